@@ -1,0 +1,21 @@
+"""actlab -- the activation-function laboratory.
+
+>>> import actlab
+>>> act = actlab.get("leaky_relu(negative_slope=0.2)")
+>>> act.module()
+LeakyRelu(negative_slope=0.2)
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from .nn import ActivationModule, replace_activations
+from .zoo import (Activation, ActivationSpec, Param, Properties, UnknownActivationError, get, list_activations,
+                  register, spec, unregister)
+
+try:
+    __version__ = _version("actlab")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0+unknown"
+
+__all__ = ["Activation", "ActivationModule", "ActivationSpec", "Param", "Properties", "UnknownActivationError",
+           "get", "list_activations", "register", "replace_activations", "spec", "unregister", "__version__"]
