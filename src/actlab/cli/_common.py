@@ -1,0 +1,98 @@
+"""Helpers every command uses: one-line errors with exit code 2, JSON output, activation parsing."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any, Callable, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+T = TypeVar("T")
+
+console = Console()
+_err = Console(stderr=True)
+
+
+class CliError(Exception):
+    """Bad input: reported as one line on stderr with exit code 2."""
+
+
+def console_err(msg: str) -> None:
+    _err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+
+
+def fail(msg: str) -> NoReturn:
+    """Print ``error: msg`` on stderr and exit with code 2."""
+    console_err(msg)
+    raise typer.Exit(2)
+
+
+def guard(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn the library's input errors (ValueError, KeyError, TypeError) into ``fail``."""
+    try:
+        return fn()
+    except CliError as e:
+        fail(str(e))
+    except (ValueError, KeyError, TypeError) as e:
+        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        fail(msg)
+
+
+def activation(text: str):
+    """Parse an activation argument (name, ``name(k=v)`` or ``module:attr``) or fail with a suggestion."""
+    from ..zoo import get
+
+    return guard(lambda: get(text))
+
+
+def activations(text: str) -> list:
+    """A comma-separated list of activations; commas inside parentheses do not split."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    parts.append(cur)
+    names = [p.strip() for p in parts if p.strip()]
+    if not names:
+        fail("no activations given: pass a comma-separated list such as relu,silu")
+    return [activation(n) for n in names]
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert numpy/torch scalars, tuples and non-finite floats into strict JSON values."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        return jsonable(obj.tolist())
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return None
+        if math.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
+
+
+def save_figure(fig: Any, path: str) -> None:
+    """Save a matplotlib figure; an unwritable path is bad input (exit 2)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    except (OSError, ValueError) as e:
+        plt.close(fig)
+        fail(f"cannot write plot to {path!r}: {e}")
+    plt.close(fig)
