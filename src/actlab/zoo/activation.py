@@ -177,7 +177,7 @@ class Activation:
 
     def _pointwise(self, what: str) -> None:
         if self.is_gated:
-            raise TypeError(f"{what} is defined for pointwise activations; use .gate.{what} for {self.name}")
+            raise TypeError(f"{self.name} is a gated unit; {what} is defined for its gate: use .gate.{what}")
 
     # -- torch modules -----------------------------------------------------------------------
     def module(self, *, learn: bool | Iterable[str] | None = None, num_parameters: int = 1):

@@ -19,7 +19,7 @@ register(ActivationSpec(
     summary="Heaviside step: 0 for x < 0, 1 for x > 0, 1/2 at 0.",
     formula="H(x) = 1[x > 0] + ½·1[x = 0]",
     reference="McCulloch & Pitts 1943, the threshold unit of the first neuron model",
-    fn=lambda x: torch.heaviside(x, torch.tensor(0.5, dtype=x.dtype)),
+    fn=lambda x: (x > 0).to(x.dtype) + 0.5 * (x == 0).to(x.dtype),
     derivative=lambda x: torch.zeros_like(x),
     second_derivative=lambda x: torch.zeros_like(x),
     properties=props(monotone=True, convex=False, below=True, above=True, smooth=-1, phi0=0.5, dphi0=0.0),

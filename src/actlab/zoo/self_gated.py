@@ -16,7 +16,13 @@ _SQRT_2_PI = math.sqrt(2 / math.pi)
 _GELU_TANH_C = 0.044715  # Hendrycks & Gimpel 2016, eq. for the tanh approximation
 
 
+# Beyond |x| = 40 every Gaussian/tanh correction term is exactly 0 in float64 (e^(−800) underflows),
+# so clamping there changes no value and stops x² from overflowing into inf·0 = NaN.
+_CLAMP = 40.0
+
+
 def _gelu_d1(x, approximate):
+    x = torch.clamp(x, -_CLAMP, _CLAMP)
     if approximate == "tanh":
         u = _SQRT_2_PI * (x + _GELU_TANH_C * x**3)
         t = torch.tanh(u)
@@ -27,6 +33,7 @@ def _gelu_d1(x, approximate):
 
 
 def _gelu_d2(x, approximate):
+    x = torch.clamp(x, -_CLAMP, _CLAMP)
     if approximate == "tanh":
         u = _SQRT_2_PI * (x + _GELU_TANH_C * x**3)
         t = torch.tanh(u)
@@ -142,9 +149,9 @@ register(ActivationSpec(
     formula="φ(x) = 0 for x ≤ −3, x for x ≥ 3, x(x + 3)/6 between",
     reference="Howard et al. 2019 (Searching for MobileNetV3)",
     fn=F.hardswish,
-    # PyTorch's convention at the kinks: φ'(−3) = −1/2 and φ'(3) = 3/2 (the middle piece's slope)
-    derivative=lambda x: torch.where(x < -3, torch.zeros_like(x), torch.where(x <= 3, x / 3 + 0.5, torch.ones_like(x))),
-    second_derivative=lambda x: step((x >= -3) & (x <= 3), x) / 3,
+    # PyTorch's convention at the kinks: the outer pieces' slopes, φ'(−3) = 0 and φ'(3) = 1
+    derivative=lambda x: torch.where(x <= -3, torch.zeros_like(x), torch.where(x < 3, x / 3 + 0.5, torch.ones_like(x))),
+    second_derivative=lambda x: step((x > -3) & (x < 3), x) / 3,
     properties=props(monotone=False, convex=False, below=True, above=False, smooth=0, zero_centred=True, self_gated=True,
                      dphi0=0.5),
     kinks=(-3.0, 3.0),

@@ -43,7 +43,8 @@ register(ActivationSpec(
     summary="Piecewise-linear sigmoid used by MobileNetV3: ReLU6(x + 3) / 6.",
     formula="φ(x) = min(max(0, x + 3), 6) / 6",
     reference="Courbariaux et al. 2015; Howard et al. 2019 (MobileNetV3)",
-    fn=F.hardsigmoid,
+    # written out: torch's float64 hardsigmoid backward rounds 1/6 to float32
+    fn=lambda x: torch.clamp(x / 6 + 0.5, 0.0, 1.0),
     derivative=lambda x: step((x > -3) & (x < 3), x) / 6,
     second_derivative=lambda x: torch.zeros_like(x),
     properties=props(monotone=True, convex=False, below=True, above=True, smooth=0, phi0=0.5, dphi0=1 / 6),
@@ -82,29 +83,26 @@ register(ActivationSpec(
 ))
 
 
-def _softplus_d1(x, beta, threshold):
-    return torch.where(beta * x > threshold, torch.ones_like(x), torch.sigmoid(beta * x))
-
-
-def _softplus_d2(x, beta, threshold):
-    return torch.where(beta * x > threshold, torch.zeros_like(x), beta * torch.sigmoid(beta * x) * torch.sigmoid(-beta * x))
+def _softplus(x, beta):
+    # relu(x) + log1p(exp(-|βx|))/β: exact everywhere, no overflow, and convex/monotone to the last bit
+    return torch.relu(x) + torch.log1p(torch.exp(-torch.abs(beta * x))) / beta
 
 
 register(ActivationSpec(
     name="softplus", family="sigmoidal",
-    summary="Smooth ReLU: log(1 + e^(βx))/β; linear above the threshold, as in PyTorch.",
-    formula="φ(x) = (1/β)·log(1 + e^(βx)), or x when βx > threshold",
+    summary="Smooth ReLU: log(1 + e^(βx))/β, computed exactly in both tails.",
+    formula="φ(x) = (1/β)·log(1 + e^(βx))",
     reference="Dugas et al. 2001; Glorot, Bordes & Bengio 2011",
-    params=(Param("beta", 1.0, "sharpness β (→ ReLU as β → ∞)", lower=0.0, lower_open=True),
-            Param("threshold", 20.0, "above βx > threshold the identity is returned (PyTorch's switch)", lower=0.0, lower_open=True)),
-    fn=lambda x, beta, threshold: F.softplus(x, beta, threshold),
-    derivative=_softplus_d1, second_derivative=_softplus_d2,
-    properties=lambda beta, threshold: props(monotone=True, convex=True, below=True, above=False,
-                                             phi0=math.log(2) / beta, dphi0=0.5),
-    mpmath=lambda x, beta, threshold: x if beta * x > threshold else mp.log1p(mp.exp(beta * x)) / beta,
+    params=(Param("beta", 1.0, "sharpness β (→ ReLU as β → ∞)", lower=0.0, lower_open=True),),
+    fn=_softplus,
+    derivative=lambda x, beta: torch.sigmoid(beta * x),
+    second_derivative=lambda x, beta: beta * torch.sigmoid(beta * x) * torch.sigmoid(-beta * x),
+    properties=lambda beta: props(monotone=True, convex=True, below=True, above=False, phi0=math.log(2) / beta, dphi0=0.5),
+    mpmath=lambda x, beta: mp.log1p(mp.exp(beta * x)) / beta,
     torch_functional=F.softplus, torch_module="Softplus",
-    notes="The switch to x at βx > threshold leaves a jump of about e^(−threshold)/β (2e−9 at the "
-          "defaults), far below float32 resolution of the value there.",
+    notes="PyTorch returns x once βx > threshold (default 20), which leaves a jump of e^(−20)/β ≈ 2e−9: "
+          "softplus would then be neither continuous, monotone nor convex to the last bit (it matters for "
+          "input-convex networks). actlab computes the exact value; the two agree to 2e−9 absolute.",
 ))
 
 
@@ -140,7 +138,9 @@ register(ActivationSpec(
     params=(Param("n", 2.0, "Hill coefficient (cooperativity; steepness)", lower=0.0, lower_open=True),
             Param("K", 1.0, "half-saturation constant: φ(K) = 1/2", lower=0.0, lower_open=True)),
     fn=_hill, derivative=_hill_d1, second_derivative=_hill_d2,
-    properties=lambda n, K: props(monotone=True, convex=False, below=True, above=True, smooth=1 if n > 1 else 0, dphi0=0.0),
+    # near 0⁺, φ ≈ (x/K)ⁿ: C^(n−1) at 0 for integer n (the n-th derivative jumps), C^⌊n⌋ otherwise
+    properties=lambda n, K: props(monotone=True, convex=False, below=True, above=True,
+                                  smooth=n - 1 if float(n).is_integer() else math.floor(n), dphi0=0.0),
     kinks=(0.0,),
     mpmath=lambda x, n, K: x**n / (K**n + x**n) if x > 0 else mp.mpf(0),
     notes="In log-concentration u = log x it is a logistic sigmoid of slope n centred at log K: "

@@ -70,8 +70,9 @@ register(ActivationSpec(
     formula="φ(x) = exp(−x²)",
     reference="Broomhead & Lowe 1988 (radial basis function networks)",
     fn=lambda x: torch.exp(-x * x),
-    derivative=lambda x: -2 * x * torch.exp(-x * x),
-    second_derivative=lambda x: (4 * x * x - 2) * torch.exp(-x * x),
+    # clamped at |x| = 40 where exp(−x²) is exactly 0 in float64: no inf·0 in the tails
+    derivative=lambda x: -2 * x.clamp(-40, 40) * torch.exp(-x * x),
+    second_derivative=lambda x: (4 * x.clamp(-40, 40) ** 2 - 2) * torch.exp(-x * x),
     properties=props(monotone=False, convex=False, below=True, above=True, phi0=1.0, dphi0=0.0),
     mpmath=lambda x: mp.exp(-x * x),
 ))
