@@ -3,7 +3,8 @@
 from . import rectifiers, exponential, sigmoidal, self_gated, smooth, gated  # noqa: F401  (registration)
 from .activation import Activation
 from .registry import UnknownActivationError, all_specs, get, list_activations, register, spec, unregister
+from .sets import DEFAULT_SET, GATED_SET
 from .spec import SMOOTH, ActivationSpec, Param, Properties
 
-__all__ = ["Activation", "ActivationSpec", "Param", "Properties", "SMOOTH", "UnknownActivationError",
+__all__ = ["DEFAULT_SET", "GATED_SET", "Activation", "ActivationSpec", "Param", "Properties", "SMOOTH", "UnknownActivationError",
            "all_specs", "get", "list_activations", "register", "spec", "unregister"]

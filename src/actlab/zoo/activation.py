@@ -7,8 +7,9 @@ Numerical conventions kept here, once, for every spec:
 * NaN in gives NaN out, whatever the branch structure of the formula;
 * +-inf give the function's limits (found once per spec and parameters by evaluating far out in
   float64), so ``x * sigmoid(x)`` at -inf is 0, not ``-inf * 0 = NaN``;
-* the functional form's backward is the spec's closed-form derivative (with the same rules), which
-  keeps only the input for backward and gives finite gradients in the tails.
+* under autograd, the functional form keeps only the input for backward: the native kernel where it
+  is already lean and keeps these rules, otherwise the spec's closed-form derivative (with the same
+  rules, finite gradients in the tails) -- see ``actlab.kernels.lean``.
 """
 
 from __future__ import annotations
@@ -53,31 +54,6 @@ def _eval(fn: Callable[..., Any], x: torch.Tensor, params: Mapping[str, Any], li
     y = fn(xc, **params)
     y = _fix_special(xc, y, fn if limits else None, params)
     return y.to(x.dtype)
-
-
-class _ClosedForm(torch.autograd.Function):
-    """phi with its closed-form derivative as backward; saves only the input.
-
-    Double backward works because ``backward`` is written in differentiable torch operations.
-    ``generate_vmap_rule`` makes it work under ``torch.func.vmap``/``grad``.
-    """
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x: torch.Tensor, act: "Activation") -> torch.Tensor:  # type: ignore[override]
-        return act._value(x)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        x, act = inputs
-        ctx.save_for_backward(x)
-        ctx.act = act
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
-        (x,) = ctx.saved_tensors
-        return grad * ctx.act.derivative(x), None
 
 
 class Activation:
@@ -157,9 +133,12 @@ class Activation:
             return self.gate(x) * b
         if b is not None:
             raise TypeError(f"{self.name} is pointwise and takes one tensor")
-        if self.spec.derivative is not None and x.is_floating_point():
-            return _ClosedForm.apply(x, self)
-        return self._value(x)
+        # The autograd path (native kernel, memory-lean closed form, or plain autograd) is chosen by
+        # measurement in actlab.kernels.lean (issue 7); imported here, not at module load, because
+        # kernels is built on the zoo.
+        from ..kernels.lean import apply
+
+        return apply(self, x)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         """phi'(x): the closed form where the spec declares one, else autograd."""
@@ -189,10 +168,14 @@ class Activation:
 
 
 def _autograd_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, _order: int) -> torch.Tensor:
+    """d f / dx by autograd; keeps the graph when ``x`` requires grad (so it can be differentiated again)."""
+    keep = x.requires_grad and torch.is_grad_enabled()
     with torch.enable_grad():
-        xc = x.detach().to(_compute_dtype(x.dtype)).requires_grad_(True)
+        xc = x.to(_compute_dtype(x.dtype)) if keep else x.detach().to(_compute_dtype(x.dtype)).requires_grad_(True)
         y = f(xc)
-        (g,) = torch.autograd.grad(y.sum(), xc, create_graph=torch.is_grad_enabled() and x.requires_grad)
+        if not y.requires_grad:  # f does not depend on x (piecewise constant)
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(y.sum(), xc, create_graph=keep, allow_unused=True, materialize_grads=True)
     return g.to(x.dtype)
 
 

@@ -60,8 +60,8 @@ class Param:
     def bound_text(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        lo = "(" if self.lower_open else "["
-        hi = ")" if self.upper_open else "]"
+        lo = "(" if self.lower_open or self.lower == -math.inf else "["
+        hi = ")" if self.upper_open or self.upper == math.inf else "]"
         return f"{lo}{_fmt(self.lower)}, {_fmt(self.upper)}{hi}"
 
     def check(self, value: Any) -> ParamValue:

@@ -1,0 +1,1 @@
+"""Rendering: activation cards, plots and (later) the HTML report. Reads specs and stored results only."""
