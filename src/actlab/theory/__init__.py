@@ -1,0 +1,1 @@
+"""actlab.theory: what can be computed about an activation without training."""
