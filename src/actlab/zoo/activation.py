@@ -7,9 +7,10 @@ Numerical conventions kept here, once, for every spec:
 * NaN in gives NaN out, whatever the branch structure of the formula;
 * +-inf give the function's limits (found once per spec and parameters by evaluating far out in
   float64), so ``x * sigmoid(x)`` at -inf is 0, not ``-inf * 0 = NaN``;
-* under autograd, the functional form keeps only the input for backward: the native kernel where it
-  is already lean and keeps these rules, otherwise the spec's closed-form derivative (with the same
-  rules, finite gradients in the tails) -- see ``actlab.kernels.lean``.
+* under autograd, the functional form keeps only the input for backward and its backward is the
+  spec's closed-form derivative (same rules, finite gradients in the tails); the forward values come
+  from the native kernel where measurement shows it lean and right on finite inputs -- see
+  ``actlab.kernels.lean``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,334 @@
+"""Fused gated units ``gate(a) * b`` for separate ``(a, b)`` and packed ``[..., 2f]`` layouts.
+
+Eager ``F.silu(a) * b`` runs two kernels forward and three backward and keeps three tensors
+(a, silu(a), b): about 14 element-passes per element where 8 suffice (read a, b, write c forward;
+read a, b, dc, write da, db backward).  The fused Function keeps only ``a`` and ``b`` and recomputes
+``gate(a)`` in backward.
+
+How it is fused depends on the device:
+
+* CUDA tensors use the Triton kernels (:mod:`actlab.kernels._triton`, imported lazily), one read of
+  each input and one write of each output.
+* Elsewhere (CPU) there is no kernel compiler to rely on, so the computation is *cache-blocked*: the
+  tensors are walked in blocks of ``BLOCK`` elements, every intermediate of a block lives in cache
+  (L2), and each output is written once into a buffer allocated once.  Eager PyTorch instead
+  allocates a fresh full-size tensor for every intermediate (on CPU each is page-faulted in) and
+  streams it through memory.
+
+Reduced precision inputs are computed in float32 per block and cast back.  Inside ``torch.func``
+transforms, and for double backward, the same Function uses differentiable reference formulas.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Iterator, Literal
+
+import torch
+import torch.nn.functional as F
+
+from ..zoo.activation import Activation, _compute_dtype
+from ._conventions import check_float, derivative, transformed, value
+
+__all__ = ["gated", "gated_reference", "GatedFunction", "PackedGatedFunction", "BLOCK", "triton_gate_code"]
+
+#: elements per cache block (4 float32 operands of 64 Ki elements = 1 MiB, the L2 of one core here)
+BLOCK = 1 << 16
+
+Backend = Literal["auto", "torch", "triton"]
+
+GateFwd = Callable[[torch.Tensor], torch.Tensor]
+GateBwd = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]  # (grad_of_gate, a, out) -> writes out
+
+
+def _gate(act: Activation) -> Activation:
+    if not isinstance(act, Activation) or not act.is_gated:
+        raise TypeError(f"{act!r} is not a gated unit (glu, reglu, geglu, swiglu, bilinear)")
+    return act.gate
+
+
+@functools.lru_cache(maxsize=256)
+def _native_gate(gate: Activation) -> tuple[GateFwd, GateBwd] | None:
+    """Single-kernel forward and backward of the gate (aten ops), if it has them and they agree with the spec.
+
+    Used on finite blocks only (non-finite inputs take the spec's path with its conventions).  The
+    agreement is checked here on a probe, so a wrong entry falls back instead of giving wrong numbers.
+    """
+    name, p = gate.spec.name, gate.params
+    aten = torch.ops.aten
+    pair: tuple[GateFwd, GateBwd] | None
+    if name == "silu" and p.get("beta") == 1.0:
+        pair = (F.silu, lambda g, a, out: aten.silu_backward.grad_input(g, a, grad_input=out))
+    elif name == "gelu":
+        ap = str(p["approximate"])
+        pair = (lambda a: F.gelu(a, approximate=ap),
+                lambda g, a, out: aten.gelu_backward.grad_input(g, a, approximate=ap, grad_input=out))
+    elif name == "sigmoid":
+        pair = (torch.sigmoid, lambda g, a, out: aten.sigmoid_backward.grad_input(g, torch.sigmoid(a), grad_input=out))
+    elif name == "relu":
+        pair = (torch.relu, lambda g, a, out: aten.threshold_backward.grad_input(g, a, 0, grad_input=out))
+    elif name == "identity":
+        pair = (lambda a: a, lambda g, a, out: out.copy_(g))
+    else:
+        return None
+    x = torch.tensor(sorted({-30.0, -5.0, -1.0, -0.3, 0.0, 0.3, 1.0, 5.0, 30.0, *gate.kinks}), dtype=torch.float64)
+    out = torch.empty_like(x)
+    pair[1](torch.ones_like(x), x, out)
+    ok = torch.allclose(pair[0](x), value(gate, x), rtol=1e-9, atol=1e-12) and \
+        torch.allclose(out, derivative(gate, x), rtol=1e-9, atol=1e-12)
+    return pair if ok else None
+
+
+def triton_gate_code(gate: Activation) -> int | None:
+    """The Triton kernels' code for a gate, or None if they do not implement it."""
+    name, p = gate.spec.name, gate.params
+    if name == "identity":
+        return 0
+    if name == "relu":
+        return 1
+    if name == "sigmoid":
+        return 2
+    if name == "silu":
+        return 3
+    if name == "gelu":
+        return 4 if p["approximate"] == "none" else 5
+    if name == "tanh":
+        return 6
+    return None
+
+
+# -- reference (differentiable, functorch-safe) ---------------------------------------------------
+def gated_reference(act: Activation, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``gate(a) * b`` by plain autograd, computed in float32 for half inputs: the parity reference."""
+    cd = _compute_dtype(a.dtype)
+    return (value(_gate(act), a.to(cd)) * b.to(cd)).to(a.dtype)
+
+
+def _ref_backward(gate: Activation, a: torch.Tensor, b: torch.Tensor, dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    cd = _compute_dtype(a.dtype)
+    ac, bc, gc = a.to(cd), b.to(cd), dc.to(cd)
+    da = gc * bc * derivative(gate, ac)
+    db = gc * value(gate, ac)
+    return da.to(a.dtype), db.to(b.dtype)
+
+
+# -- cache-blocked CPU path -----------------------------------------------------------------------
+def _blocks(rows: int, cols: int) -> Iterator[tuple[slice, slice]]:
+    if cols >= BLOCK:
+        for r in range(rows):
+            for c in range(0, cols, BLOCK):
+                yield slice(r, r + 1), slice(c, c + BLOCK)
+    else:
+        step = max(1, BLOCK // max(cols, 1))
+        for r in range(0, rows, step):
+            yield slice(r, r + step), slice(None)
+
+
+def _all_finite(a: torch.Tensor) -> bool:
+    return bool(torch.isfinite(a).all())
+
+
+def _blocked_forward(gate: Activation, a2: torch.Tensor, b2: torch.Tensor, c2: torch.Tensor) -> None:
+    """c2 = gate(a2) * b2 block by block (2-D views of equal shape)."""
+    native = _native_gate(gate) if _all_finite(a2) else None
+    half = a2.dtype != _compute_dtype(a2.dtype)
+    with torch.no_grad():
+        for rs, cs in _blocks(*a2.shape):
+            ab, bb = a2[rs, cs], b2[rs, cs]
+            if half:
+                ab, bb = ab.float(), bb.float()
+            g = native[0](ab) if native is not None else value(gate, ab)
+            torch.mul(g, bb, out=c2[rs, cs])
+
+
+def _blocked_backward(gate: Activation, a2: torch.Tensor, b2: torch.Tensor, dc2: torch.Tensor,
+                      da2: torch.Tensor, db2: torch.Tensor) -> None:
+    """da2 = dc2 * b2 * gate'(a2), db2 = dc2 * gate(a2) block by block; gate(a) is recomputed."""
+    native = _native_gate(gate) if _all_finite(a2) else None
+    half = a2.dtype != _compute_dtype(a2.dtype)
+    with torch.no_grad():
+        for rs, cs in _blocks(*a2.shape):
+            ab, bb, gb = a2[rs, cs], b2[rs, cs], dc2[rs, cs]
+            da_out, db_out = da2[rs, cs], db2[rs, cs]
+            if half:
+                ab, bb, gb = ab.float(), bb.float(), gb.float()
+            if native is not None:
+                torch.mul(gb, native[0](ab), out=db_out)
+                t = gb * bb
+                if half:
+                    native[1](t, ab, t)
+                    da_out.copy_(t)
+                else:
+                    native[1](t, ab, da_out)
+            else:
+                torch.mul(gb, value(gate, ab), out=db_out)
+                torch.mul(gb * bb, derivative(gate, ab), out=da_out)
+
+
+def _as_rows(*ts: torch.Tensor) -> list[torch.Tensor]:
+    """Equal-shape 2-D views: ``(1, numel)`` when all are contiguous (plain 1-D blocking), else
+    ``(rows, last dim)`` (a copy only for a tensor that has no such view)."""
+    if all(t.is_contiguous() for t in ts):
+        return [t.view(1, -1) for t in ts]
+    last = ts[0].shape[-1] if ts[0].dim() else 1
+    return [t.reshape(-1, last) for t in ts]
+
+
+def _use_triton(backend: Backend, gate: Activation, *ts: torch.Tensor) -> bool:
+    if backend == "torch":
+        return False
+    from . import triton_available
+
+    interp = triton_available(interpret_only=True)
+    if backend == "triton":
+        if triton_gate_code(gate) is None:
+            raise ValueError(f"the Triton kernels do not implement the gate {gate.name}; use backend='torch'")
+        if not all(t.is_cuda for t in ts) and not interp:
+            raise ValueError("backend='triton' needs CUDA tensors (or TRITON_INTERPRET=1 for the CPU interpreter); "
+                             f"got a tensor on {ts[0].device}")
+        if not triton_available():
+            raise RuntimeError("backend='triton' needs the triton package: pip install 'actlab[gpu]'")
+        return True
+    return all(t.is_cuda for t in ts) and triton_gate_code(gate) is not None and triton_available()
+
+
+# -- autograd Functions ---------------------------------------------------------------------------
+class GatedFunction(torch.autograd.Function):
+    """``gate(a) * b`` for separate tensors of one shape; keeps only ``a`` and ``b``."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(a: torch.Tensor, b: torch.Tensor, act: Activation, use_triton: bool) -> torch.Tensor:  # type: ignore[override]
+        gate = act.gate
+        if transformed(a, b):
+            return gated_reference(act, a, b)
+        if use_triton:
+            from . import _triton
+
+            return _triton.gated_forward(triton_gate_code(gate), _beta(gate), a, b)  # type: ignore[arg-type]
+        c = torch.empty(a.shape, dtype=a.dtype, device=a.device)
+        a2, b2 = _as_rows(a, b)
+        _blocked_forward(gate, a2, b2, c.view(a2.shape))
+        return c
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        a, b, act, use_triton = inputs
+        ctx.save_for_backward(a, b)
+        ctx.act, ctx.use_triton = act, use_triton
+
+    @staticmethod
+    def backward(ctx: Any, dc: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        a, b = ctx.saved_tensors
+        gate = ctx.act.gate
+        if torch.is_grad_enabled() or transformed(a, b, dc):
+            da, db = _ref_backward(gate, a, b, dc)
+            return da, db, None, None
+        if ctx.use_triton:
+            from . import _triton
+
+            da, db = _triton.gated_backward(triton_gate_code(gate), _beta(gate), a, b, dc)  # type: ignore[arg-type]
+            return da, db, None, None
+        da = torch.empty(a.shape, dtype=a.dtype, device=a.device)
+        db = torch.empty(b.shape, dtype=b.dtype, device=b.device)
+        a2, b2, dc2 = _as_rows(a, b, dc)
+        _blocked_backward(gate, a2, b2, dc2, da.view(a2.shape), db.view(a2.shape))
+        return da, db, None, None
+
+
+class PackedGatedFunction(torch.autograd.Function):
+    """``gate(x[..., f:]) * x[..., :f]`` for packed ``x`` of last dimension ``2f``; keeps only ``x``.
+
+    The gradient is written straight into the two halves of one ``[..., 2f]`` buffer (no ``cat``).
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor, act: Activation, use_triton: bool) -> torch.Tensor:  # type: ignore[override]
+        gate = act.gate
+        f = x.shape[-1] // 2
+        if transformed(x):
+            b, a = x.chunk(2, dim=-1)
+            return gated_reference(act, a, b)
+        if use_triton:
+            from . import _triton
+
+            return _triton.packed_forward(triton_gate_code(gate), _beta(gate), x)  # type: ignore[arg-type]
+        x2 = x.reshape(-1, 2 * f)
+        c = torch.empty((*x.shape[:-1], f), dtype=x.dtype, device=x.device)
+        _blocked_forward(gate, x2[:, f:], x2[:, :f], c.view(-1, f))
+        return c
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        x, act, use_triton = inputs
+        ctx.save_for_backward(x)
+        ctx.act, ctx.use_triton = act, use_triton
+
+    @staticmethod
+    def backward(ctx: Any, dc: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        gate = ctx.act.gate
+        f = x.shape[-1] // 2
+        if torch.is_grad_enabled() or transformed(x, dc):
+            b, a = x.chunk(2, dim=-1)
+            da, db = _ref_backward(gate, a, b, dc)
+            return torch.cat([db, da], dim=-1), None, None
+        if ctx.use_triton:
+            from . import _triton
+
+            return _triton.packed_backward(triton_gate_code(gate), _beta(gate), x, dc), None, None  # type: ignore[arg-type]
+        x2 = x.reshape(-1, 2 * f)
+        dx = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+        dx2 = dx.view(-1, 2 * f)
+        _blocked_backward(gate, x2[:, f:], x2[:, :f], dc.reshape(-1, f), dx2[:, f:], dx2[:, :f])
+        return dx, None, None
+
+
+def _beta(gate: Activation) -> float:
+    return float(gate.params.get("beta", 1.0))  # type: ignore[arg-type]
+
+
+def gated(activation: Any, a: torch.Tensor, b: torch.Tensor | None = None, *, dim: int = -1,
+          backend: Backend = "auto") -> torch.Tensor:
+    """Fused ``gate(a) * b`` (or packed ``x``: second half gates, as ``torch.nn.functional.glu``).
+
+    Args:
+        activation: a gated unit (``"swiglu"``, ``"geglu(approximate='tanh')"``, an ``Activation`` ...).
+        a: the gate input, or the packed tensor when ``b`` is None.
+        b: the value input, same shape as ``a``.
+        dim: the packed dimension (packed layout only).
+        backend: ``"auto"`` (Triton for CUDA tensors when installed, cache-blocked torch otherwise),
+            ``"torch"`` or ``"triton"`` (CUDA, or any device with ``TRITON_INTERPRET=1``).
+    """
+    from ..zoo import get
+
+    act = get(activation)
+    gate = _gate(act)
+    if backend not in ("auto", "torch", "triton"):
+        raise ValueError(f"backend={backend!r}: must be 'auto', 'torch' or 'triton'")
+    if b is None:
+        check_float(act.name, a)
+        if a.dim() == 0:
+            raise ValueError(f"{act.name}: a packed input needs at least one dimension")
+        if a.shape[dim] % 2:
+            raise ValueError(f"{act.name}: dimension {dim} has odd size {a.shape[dim]}; cannot split in halves")
+        x = a if dim in (-1, a.dim() - 1) else a.movedim(dim, -1)
+        y = PackedGatedFunction.apply(x, act, _use_triton(backend, gate, x))
+        return y if x is a else y.movedim(-1, dim)
+    check_float(act.name, a, b)
+    if a.shape != b.shape:
+        raise ValueError(f"{act.name}: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.dtype != b.dtype:
+        raise TypeError(f"{act.name}: a and b must have the same dtype, got {a.dtype} and {b.dtype}")
+    return GatedFunction.apply(a, b, act, _use_triton(backend, gate, a, b))
+
+
+def bytes_moved(numel: int, itemsize: int) -> dict[str, int]:
+    """Minimum bytes a gated unit on ``numel`` output elements must move (the issue's 3 + 5 passes)."""
+    return {"forward": 3 * numel * itemsize, "backward": 5 * numel * itemsize,
+            "forward+backward": 8 * numel * itemsize}
+
+

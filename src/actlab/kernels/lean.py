@@ -1,0 +1,184 @@
+"""Memory-lean pointwise activations: keep only the input, recompute in backward.
+
+Which path ``Activation.__call__`` takes is decided once per activation (and parameter values) by
+*measuring* the candidate native form on a probe, not from a list of names:
+
+``native`` (forward only)
+    The spec's ``torch_functional`` (at default parameters) or its ``fn`` already keeps at most one
+    input-sized tensor for backward *and* gives the zoo's values and gradients everywhere, NaN and
+    +-inf included (sigmoid, tanh, softplus ...).  It is called directly: a single vectorised kernel
+    each way, nothing to improve.
+``native_fixed``
+    The native form is lean and right on finite inputs but breaks a convention at NaN/+-inf
+    (``F.silu(-inf)`` is NaN, ReLU's gradient at NaN is 1).  :class:`LeanFunction` calls the native
+    kernels and patches the non-finite entries only when there are any (one ``isfinite().all()`` pass).
+``lean``
+    A composite formula (squareplus, relu_squared, ...) for which autograd keeps several
+    intermediates: :class:`LeanFunction` keeps only ``x`` and uses the closed-form derivative.
+``autograd``
+    No closed-form derivative is declared: the spec's formula under autograd.
+
+Under ``torch.func`` transforms the same Function runs with branch-free conventions (a
+``generate_vmap_rule`` rule); with ``create_graph=True`` its backward is written in differentiable
+operations, so double backward works.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
+
+import torch
+from torch.autograd.graph import saved_tensors_hooks
+
+from ..zoo.activation import Activation, _compute_dtype
+from ._conventions import check_float, derivative, transformed, value
+
+__all__ = ["Plan", "plan", "apply", "lean", "LeanFunction"]
+
+Kind = Literal["native", "native_fixed", "lean", "autograd"]
+
+_FINITE_PROBE = (-1e4, -40.0, -10.0, -3.0, -1.5, -1.0, -0.5, -0.1, -1e-3, 0.0, 1e-3, 0.1, 0.5, 1.0, 1.5, 3.0,
+                 10.0, 40.0, 1e4)
+_SPECIAL_PROBE = (math.nan, -math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How an activation is evaluated under autograd, and the measurements behind the choice."""
+
+    kind: Kind
+    native: Callable[[torch.Tensor], torch.Tensor] | None
+    saved_tensors: int  # input-sized tensors the native/formula form keeps for backward
+    finite_match: bool
+    special_match: bool
+
+
+def _candidate(act: Activation) -> Callable[[torch.Tensor], torch.Tensor]:
+    s = act.spec
+    if s.torch_functional is not None and act.params == s.defaults:
+        return s.torch_functional
+    fn, params = s.fn, dict(act.params)
+    return lambda x: fn(x, **params)  # type: ignore[misc]
+
+
+def _saved_count(fn: Callable[[torch.Tensor], torch.Tensor]) -> int:
+    """Number of input-sized tensors autograd keeps for ``fn`` (saved-tensor hooks on a probe)."""
+    x = torch.linspace(-3, 3, 257, dtype=torch.float64, requires_grad=True)
+    count = [0]
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        count[0] += t.numel() == x.numel()
+        return t
+
+    with saved_tensors_hooks(pack, lambda t: t):
+        fn(x)
+    return count[0]
+
+
+def _grad(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.enable_grad():
+        xd = x.detach().requires_grad_(True)
+        y = fn(xd)
+        (g,) = torch.autograd.grad(y, xd, torch.ones_like(y))
+    return y.detach(), g
+
+
+def _same(u: torch.Tensor, v: torch.Tensor) -> bool:
+    return bool(torch.allclose(u, v, rtol=1e-9, atol=1e-12, equal_nan=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def plan(act: Activation) -> Plan:
+    """Measure the native form of ``act`` once and choose its autograd path (see the module docstring)."""
+    if act.is_gated:
+        raise TypeError(f"{act.name} is a gated unit; use actlab.kernels.gated")
+    cand = _candidate(act)
+    try:
+        saved = _saved_count(cand)
+        pts = sorted(set(_FINITE_PROBE) | set(act.kinks))
+        xf = torch.tensor(pts, dtype=torch.float64)
+        xs = torch.tensor(_SPECIAL_PROBE, dtype=torch.float64)
+        yf, gf = _grad(cand, xf)
+        ys, gs = _grad(cand, xs)
+    except (RuntimeError, TypeError, ValueError):
+        return Plan("lean" if act.spec.derivative is not None else "autograd", None, -1, False, False)
+    has_d = act.spec.derivative is not None
+    ref_d = (lambda x: derivative(act, x)) if has_d else (lambda x: _grad(lambda t: act._value(t), x)[1])
+    finite = _same(yf, act._value(xf)) and _same(gf, ref_d(xf))
+    special = _same(ys, act._value(xs)) and _same(gs, ref_d(xs))
+    if saved <= 1 and finite and special:
+        return Plan("native", cand, saved, finite, special)
+    if not has_d:
+        return Plan("autograd", None, saved, finite, special)
+    if saved <= 1 and finite:
+        return Plan("native_fixed", cand, saved, finite, special)
+    return Plan("lean", None, saved, finite, special)
+
+
+class LeanFunction(torch.autograd.Function):
+    """phi(x) keeping only ``x`` for backward.
+
+    ``native`` (optional) is a lean native form used for the forward values on plain tensors, with
+    the non-finite entries patched from the spec; otherwise the spec's formula.  Backward is always
+    ``grad * phi'(x)`` with the spec's closed-form derivative.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor, act: Activation, native: Callable | None) -> torch.Tensor:  # type: ignore[override]
+        if native is None or transformed(x):
+            return value(act, x)
+        cd = _compute_dtype(x.dtype)
+        y = native(x.to(cd))  # half formats: float32 compute, one rounding (the zoo's convention)
+        if not bool(torch.isfinite(x).all()):
+            y = torch.where(torch.isfinite(x), y, value(act, x.to(cd)))
+        return y.to(x.dtype)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        x, act, native = inputs
+        ctx.save_for_backward(x)
+        ctx.act = act
+        ctx.native = native
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        cd = _compute_dtype(x.dtype)
+        # Always the spec's closed form, bit for bit (the zoo contract: the functional backward *is*
+        # the declared derivative).  Written in differentiable operations: double backward works.
+        return (grad.to(cd) * derivative(ctx.act, x.to(cd))).to(grad.dtype), None, None
+
+
+def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
+    """``act(x)`` on the path :func:`plan` chose (what ``Activation.__call__`` uses)."""
+    p = plan(act)
+    if p.kind == "autograd":
+        return value(act, x)
+    return LeanFunction.apply(x, act, p.native)
+
+
+def lean(activation: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The closed-form memory-lean function of any pointwise spec with a derivative, whatever the plan.
+
+    >>> f = lean("squareplus"); y = f(x)   # keeps only x for backward
+    """
+    from ..zoo import get
+
+    act = get(activation)
+    if act.is_gated:
+        raise TypeError(f"{act.name} is a gated unit; use actlab.kernels.gated")
+    if act.spec.derivative is None:
+        raise TypeError(f"{act.name} declares no closed-form derivative, so there is nothing to recompute from; "
+                        "add derivative= to its spec")
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        check_float(act.name, x)
+        return LeanFunction.apply(x, act, None)
+
+    f.__name__ = f"lean_{act.spec.name}"
+    return f

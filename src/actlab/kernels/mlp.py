@@ -1,0 +1,176 @@
+"""``GatedMLP``: the Llama-style gated feed-forward block ``down(gate(x W_g) * (x W_u))``.
+
+Eager PyTorch keeps four ffn-sized tensors for backward -- ``a = x W_g`` (for the gate's backward),
+``gate(a)`` and ``b = x W_u`` (for the product's backward) and ``h = gate(a) * b`` (for the down
+projection's weight gradient).  Liger-Kernel's fused SiLU-mul keeps three (a, b, h).  Two are enough:
+keep ``a`` and ``b`` and recompute ``h`` inside the down projection's backward, where it is needed
+for one matrix product and freed at once; the gate's gradient is then written over ``dh`` in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+from ..zoo.activation import Activation
+from ._conventions import check_float, transformed
+from .gated import (Backend, _as_rows, _beta, _blocked_backward, _blocked_forward, _gate, _use_triton,
+                    gated_reference, triton_gate_code)
+
+__all__ = ["GatedMLP", "gated_mlp", "GatedMLPFunction"]
+
+
+def _h(gate: Activation, a: torch.Tensor, b: torch.Tensor, use_triton: bool) -> torch.Tensor:
+    h = torch.empty_like(a)
+    if use_triton:
+        from . import _triton
+
+        _triton._launch_fwd(triton_gate_code(gate), _beta(gate), a, b, h)  # type: ignore[arg-type]
+    else:
+        a2, b2, h2 = _as_rows(a, b, h)
+        _blocked_forward(gate, a2, b2, h2)
+    return h
+
+
+class GatedMLPFunction(torch.autograd.Function):
+    """The whole block as one Function; saves x, a, b (and the weights, which are parameters)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, wg: torch.Tensor, wu: torch.Tensor, wd: torch.Tensor,  # type: ignore[override]
+                bg: torch.Tensor | None, bu: torch.Tensor | None, bd: torch.Tensor | None,
+                act: Activation, use_triton: bool) -> torch.Tensor:
+        x2 = x.reshape(-1, x.shape[-1])
+        a = F.linear(x2, wg, bg)
+        b = F.linear(x2, wu, bu)
+        h = _h(act.gate, a, b, use_triton)
+        y = F.linear(h, wd, bd)
+        del h  # not kept: recomputed in backward
+        ctx.save_for_backward(x, a, b, wg, wu, wd)
+        ctx.act, ctx.use_triton = act, use_triton
+        ctx.biases = (bg is not None, bu is not None, bd is not None)
+        return y.view(*x.shape[:-1], wd.shape[0])
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, dy: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        x, a, b, wg, wu, wd = ctx.saved_tensors
+        gate, use_triton = ctx.act.gate, ctx.use_triton
+        need = ctx.needs_input_grad
+        x2 = x.reshape(-1, x.shape[-1])
+        dy2 = dy.reshape(-1, dy.shape[-1])
+        dwd = dbd = None
+        if need[3]:
+            h = _h(gate, a, b, use_triton)
+            dwd = dy2.t() @ h
+            del h
+        if ctx.biases[2] and need[6]:
+            dbd = dy2.sum(0)
+        dh = dy2 @ wd  # (N, ffn); becomes da in place
+        db = torch.empty_like(b)
+        if use_triton:
+            from . import _triton
+
+            _triton._launch_bwd(triton_gate_code(gate), _beta(gate), a, b, dh, dh, db)  # type: ignore[arg-type]
+        else:
+            a2, b2, dh2, db2 = _as_rows(a, b, dh, db)
+            _blocked_backward(gate, a2, b2, dh2, dh2, db2)
+        da = dh
+        dx = dwg = dwu = dbg = dbu = None
+        if need[0]:
+            dx = (da @ wg).addmm_(db, wu).view(x.shape)
+        if need[1]:
+            dwg = da.t() @ x2
+        if need[2]:
+            dwu = db.t() @ x2
+        if ctx.biases[0] and need[4]:
+            dbg = da.sum(0)
+        if ctx.biases[1] and need[5]:
+            dbu = db.sum(0)
+        return dx, dwg, dwu, dwd, dbg, dbu, dbd, None, None
+
+
+def gated_mlp(x: torch.Tensor, w_gate: torch.Tensor, w_up: torch.Tensor, w_down: torch.Tensor,
+              b_gate: torch.Tensor | None = None, b_up: torch.Tensor | None = None, b_down: torch.Tensor | None = None,
+              *, activation: Any = "swiglu", backend: Backend = "auto") -> torch.Tensor:
+    """``down(gate(x W_g^T + b_g) * (x W_u^T + b_u))``, keeping only x, a and b for backward.
+
+    Double backward is not supported (the backward is written with in-place, non-differentiable
+    kernels); use :func:`gated_mlp_reference` for higher-order derivatives.  Under ``torch.func``
+    transforms the reference composition is used.
+    """
+    from ..zoo import get
+
+    act = get(activation)
+    _gate(act)
+    check_float(act.name, x, w_gate, w_up, w_down)
+    tensors = [t for t in (x, w_gate, w_up, w_down, b_gate, b_up, b_down) if t is not None]
+    if len({t.dtype for t in tensors}) > 1:
+        raise TypeError(f"{act.name} MLP: x, weights and biases must share one dtype, got "
+                        f"{sorted({str(t.dtype) for t in tensors})}")
+    if transformed(*tensors):
+        return gated_mlp_reference(x, w_gate, w_up, w_down, b_gate, b_up, b_down, activation=act)
+    use_triton = _use_triton(backend, act.gate, *tensors)
+    return GatedMLPFunction.apply(x, w_gate, w_up, w_down, b_gate, b_up, b_down, act, use_triton)
+
+
+def gated_mlp_reference(x: torch.Tensor, w_gate: torch.Tensor, w_up: torch.Tensor, w_down: torch.Tensor,
+                        b_gate: torch.Tensor | None = None, b_up: torch.Tensor | None = None,
+                        b_down: torch.Tensor | None = None, *, activation: Any = "swiglu") -> torch.Tensor:
+    """The same block by plain autograd (the parity reference, and the path under ``torch.func``)."""
+    from ..zoo import get
+
+    act = get(activation)
+    return F.linear(gated_reference(act, F.linear(x, w_gate, b_gate), F.linear(x, w_up, b_up)), w_down, b_down)
+
+
+class GatedMLP(nn.Module):
+    """Llama-style gated feed-forward block: ``down_proj(gate(gate_proj(x)) * up_proj(x))``.
+
+    Its training step keeps only ``x``, ``a = gate_proj(x)`` and ``b = up_proj(x)`` for backward (eager
+    PyTorch keeps ``a``, ``gate(a)``, ``b`` and the product): ``gate(a) * b`` is recomputed inside the
+    down projection's backward.
+
+    Args:
+        hidden: model width (input and output features).
+        ffn: feed-forward width.
+        activation: a gated unit -- ``"swiglu"`` (Llama), ``"geglu"``, ``"reglu"``, ``"glu"``, ``"bilinear"``.
+        bias: whether the three projections have biases (Llama: no).
+        backend: ``"auto"``, ``"torch"`` or ``"triton"`` (see :func:`actlab.kernels.gated`).
+
+    Shape: ``(..., hidden) -> (..., hidden)``.
+    """
+
+    def __init__(self, hidden: int, ffn: int, activation: Any = "swiglu", bias: bool = False, *,
+                 backend: Backend = "auto", device: Any = None, dtype: torch.dtype | None = None):
+        super().__init__()
+        from ..zoo import get
+
+        for name, v in (("hidden", hidden), ("ffn", ffn)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"GatedMLP: {name} must be a positive integer, got {v!r}")
+        self.activation = get(activation)
+        _gate(self.activation)
+        if backend not in ("auto", "torch", "triton"):
+            raise ValueError(f"backend={backend!r}: must be 'auto', 'torch' or 'triton'")
+        self.backend: Backend = backend
+        kw = {"device": device, "dtype": dtype}
+        self.gate_proj = nn.Linear(hidden, ffn, bias=bias, **kw)
+        self.up_proj = nn.Linear(hidden, ffn, bias=bias, **kw)
+        self.down_proj = nn.Linear(ffn, hidden, bias=bias, **kw)
+
+    def extra_repr(self) -> str:
+        return f"activation={self.activation.name!r}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g, u, d = self.gate_proj, self.up_proj, self.down_proj
+        return gated_mlp(x, g.weight, u.weight, d.weight, g.bias, u.bias, d.bias,
+                         activation=self.activation, backend=self.backend)
+
+    def forward_reference(self, x: torch.Tensor) -> torch.Tensor:
+        """The same block by plain autograd (what an eager implementation keeps)."""
+        g, u, d = self.gate_proj, self.up_proj, self.down_proj
+        return gated_mlp_reference(x, g.weight, u.weight, d.weight, g.bias, u.bias, d.bias, activation=self.activation)
