@@ -71,7 +71,8 @@ def check_activation(obj: Any) -> list[Finding]:
             record("differentiable", nb.numel() == 0, "gradient finite on [-1e4, 1e4]",
                    f"gradient not finite at x = {x[nb[:3]].tolist()}")
             record("trainable", bool((g != 0).any()), "gradient non-zero somewhere",
-                   "gradient is zero everywhere: a network with it cannot learn by backpropagation")
+                   "gradient is zero everywhere, so a network with it cannot learn by backpropagation "
+                   "(.item(), numpy or .detach() inside the function also cut the gradient)")
     except Exception as e:
         record("differentiable", False, "", f"backward raised {type(e).__name__}: {e}")
     for dtype in (torch.float32, torch.float16, torch.bfloat16):
