@@ -77,7 +77,8 @@ def check_activation(obj: Any) -> list[Finding]:
         record("differentiable", False, "", f"backward raised {type(e).__name__}: {e}")
     for dtype in (torch.float32, torch.float16, torch.bfloat16):
         try:
-            yd = act(torch.linspace(-3, 3, 7, dtype=dtype))
+            # the raw function: actlab's wrapper casts back, which would hide the problem
+            yd = act.spec.fn(torch.linspace(-3, 3, 7, dtype=dtype), **act.params)
             record(f"dtype {dtype}".replace("torch.", ""), yd.dtype == dtype, f"preserves {dtype}".replace("torch.", ""),
                    f"turns {dtype} into {yd.dtype}; cast the result back (y.to(x.dtype))".replace("torch.", ""))
         except Exception as e:
