@@ -1,0 +1,292 @@
+"""Claim C06, the learning half: does a polynomial stand-in for an activation need the derivative too?
+
+Command:   ``actlab approx-train --profile full``   (``--profile quick`` for a one-seed smoke run)
+Runtime:   quick ≈ 10 s, full ≈ 3-5 min on 2 CPU cores.
+Expected:  not typed in here -- the verdict is computed from the runs (see :func:`verdict`).
+
+The same MLP (40 → 100 → 100 → 10) is trained on MNIST-1D with the true activation and with
+polynomial approximants of one degree fitted on one interval: value-only interpolation through
+equispaced points (``newton``, the claim's Newton polynomial) and through Chebyshev points
+(``newton-chebyshev``), and Hermite interpolation matching values *and* slopes (``hermite``).
+For each approximant model we measure test accuracy and, at checkpoints along its own training, the
+cosine between its loss gradient (all weights, one fixed probe batch) and the gradient the *true*
+activation gives at the same weights -- how faithful the learning signal is.
+
+Training is a plain seeded CPU loop (Adam, minibatches drawn by a seeded generator).  The per-seed
+function has the study engine's shape, ``run(config, activation, seed) -> dict of metrics``, so it can
+move onto the engine unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+#: the arms of the experiment: "true" plus polynomial methods (value-only and derivative-matched)
+DEFAULT_ARMS = ("true", "newton", "newton-chebyshev", "hermite")
+VALUE_ONLY = ("newton", "newton-chebyshev")
+
+
+@dataclass(frozen=True)
+class Config:
+    activation: str = "gelu"
+    degree: int = 7
+    interval: tuple[float, float] = (-4.0, 4.0)
+    arms: tuple[str, ...] = DEFAULT_ARMS
+    hidden: tuple[int, ...] = (100, 100)
+    steps: int = 3000
+    batch_size: int = 128
+    lr: float = 1e-3
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    checkpoints: int = 10          # gradient cosines measured this many times along training
+    probe_size: int = 512          # fixed training examples for the gradient comparison
+    dataset: str = "mnist1d"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROFILES: dict[str, Config] = {
+    "quick": Config(steps=300, seeds=(0,), checkpoints=3, probe_size=256),
+    "full": Config(),
+}
+
+
+def profile(name: str, **overrides: Any) -> Config:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}: use quick or full")
+    cfg = replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
+    check_config(cfg)
+    return cfg
+
+
+def check_config(cfg: Config) -> None:
+    from . import METHODS
+    from ._checks import check_degree, check_interval
+
+    check_degree(cfg.degree)
+    check_interval(cfg.interval)
+    for a in cfg.arms:
+        if a != "true" and (a not in METHODS or a == "rational"):
+            raise ValueError(f"unknown arm {a!r}: use true or a polynomial method ({', '.join(METHODS[:-1])})")
+    if "hermite" in cfg.arms and cfg.degree % 2 == 0:
+        raise ValueError(f"hermite needs an odd degree; got {cfg.degree}: use --degree {cfg.degree + 1}")
+    if cfg.steps < 1 or cfg.batch_size < 1 or not cfg.seeds or cfg.checkpoints < 1 or cfg.probe_size < 1:
+        raise ValueError("steps, batch_size, checkpoints, probe_size must be >= 1 and seeds non-empty")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        raise ValueError(f"lr must be a positive number, got {cfg.lr}")
+
+
+def arm_activation(cfg: Config, arm: str):
+    """The activation an arm trains with (the approximants are fitted here, deterministically)."""
+    from ..zoo import get
+
+    if arm == "true":
+        return get(cfg.activation)
+    return _fitted(cfg.activation, arm, cfg.degree, tuple(cfg.interval)).activation
+
+
+@functools.lru_cache(maxsize=64)
+def _fitted(activation: str, method: str, degree: int, interval: tuple[float, float]):
+    from . import approximate
+
+    return approximate(activation, method, degree, interval)
+
+
+class MLP(nn.Module):
+    """Linear → φ → ... → Linear; ``phi`` is one parameter-free module shared by the hidden layers."""
+
+    def __init__(self, sizes: list[int], phi: nn.Module):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.phi = phi
+
+    def forward(self, x: torch.Tensor, record: list[torch.Tensor] | None = None) -> torch.Tensor:
+        for layer in self.layers[:-1]:
+            x = layer(x)
+            if record is not None:
+                record.append(x.detach())
+            x = self.phi(x)
+        return self.layers[-1](x)
+
+
+def _flat_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    model.zero_grad(set_to_none=True)
+    nn.functional.cross_entropy(model(x), y).backward()
+    return torch.cat([p.grad.reshape(-1) for p in model.parameters()])
+
+
+def gradient_cosine(model: MLP, true_phi: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """cos(∇L with the model's activation, ∇L with the true activation) at the model's weights."""
+    own = model.phi
+    g_own = _flat_grad(model, x, y)
+    model.phi = true_phi
+    try:
+        g_true = _flat_grad(model, x, y)
+    finally:
+        model.phi = own
+        model.zero_grad(set_to_none=True)
+    if not (torch.isfinite(g_own).all() and torch.isfinite(g_true).all()):
+        return math.nan
+    return float(nn.functional.cosine_similarity(g_own, g_true, dim=0))
+
+
+def run(config: Config, activation: Any, seed: int) -> dict[str, Any]:
+    """Train one model with ``activation`` (an arm name or anything ``actlab.get`` accepts); return its metrics."""
+    from .. import data
+    from ..zoo import get
+
+    t0 = time.perf_counter()
+    act = arm_activation(config, activation) if isinstance(activation, str) and activation in (*config.arms, "true") else get(activation)
+    true_act = get(config.activation)
+    ds = data.load(config.dataset)
+    torch.manual_seed(seed)
+    sizes = [ds.input_dim, *config.hidden, ds.num_classes]
+    model = MLP(sizes, act.module(learn=False))
+    true_phi = true_act.module(learn=False)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    probe_idx = torch.randperm(len(ds.x_train), generator=gen)[: config.probe_size]
+    px, py = ds.x_train[probe_idx], ds.y_train[probe_idx]
+    marks = {max(1, round(config.steps * (i + 1) / config.checkpoints)) for i in range(config.checkpoints)}
+    cosines: list[float] = []
+    diverged_at = None
+    loss_v = math.nan
+    step = 0
+    for step in range(1, config.steps + 1):
+        idx = torch.randint(len(ds.x_train), (config.batch_size,), generator=gen)
+        loss = nn.functional.cross_entropy(model(ds.x_train[idx]), ds.y_train[idx])
+        if not torch.isfinite(loss):
+            diverged_at = step  # keep the last finite weights; the step is not taken
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_v = loss.item()
+        if step in marks:
+            cosines.append(gradient_cosine(model, true_phi, px, py))
+    with torch.no_grad():
+        pre: list[torch.Tensor] = []
+        logits = model(ds.x_test, record=pre)
+        acc = float((logits.argmax(dim=1) == ds.y_test).float().mean()) if torch.isfinite(logits).all() else math.nan
+        a, b = config.interval
+        allpre = torch.cat([p.reshape(-1) for p in pre])
+        outside = float(((allpre < a) | (allpre > b)).float().mean())
+    finite = [c for c in cosines if math.isfinite(c)]
+    return {
+        "seed": seed,
+        "activation": act.name,
+        "test_accuracy": acc,
+        "final_train_loss": loss_v,
+        "grad_cosine_mean": sum(finite) / len(finite) if finite else math.nan,
+        "grad_cosine_final": cosines[-1] if cosines else math.nan,
+        "grad_cosine_min": min(finite) if finite else math.nan,
+        "preact_outside_interval": outside,
+        "diverged_at": diverged_at,
+        "steps": step if diverged_at is None else diverged_at - 1,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def _mean_ci(xs: list[float]) -> tuple[float, float, float]:
+    """Mean and a 95 % t-interval (the interval is the mean itself for one value)."""
+    from scipy import stats
+
+    xs = [x for x in xs if math.isfinite(x)]
+    if not xs:
+        return math.nan, math.nan, math.nan
+    m = sum(xs) / len(xs)
+    if len(xs) < 2:
+        return m, m, m
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+    h = stats.t.ppf(0.975, len(xs) - 1) * sd / math.sqrt(len(xs))
+    return m, m - h, m + h
+
+
+@dataclass
+class Result:
+    config: Config
+    runs: dict[str, list[dict[str, Any]]]
+    approximation_errors: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def summary(self) -> list[dict[str, Any]]:
+        rows = []
+        for arm, runs in self.runs.items():
+            acc = _mean_ci([r["test_accuracy"] for r in runs])
+            cos = _mean_ci([r["grad_cosine_mean"] for r in runs])
+            err = self.approximation_errors.get(arm, {})
+            rows.append({
+                "arm": arm,
+                "value_max_error": err.get("value_max", 0.0),
+                "derivative_max_error": err.get("derivative_max", 0.0),
+                "test_accuracy": acc[0], "test_accuracy_ci": [acc[1], acc[2]],
+                "grad_cosine": cos[0], "grad_cosine_ci": [cos[1], cos[2]],
+                "preact_outside_interval": sum(r["preact_outside_interval"] for r in runs) / len(runs),
+                "diverged": sum(r["diverged_at"] is not None for r in runs),
+                "seeds": len(runs),
+            })
+        return rows
+
+    def verdict(self) -> dict[str, Any]:
+        return verdict(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"claim": "C06", "config": self.config.as_dict(), "summary": self.summary(), "verdict": self.verdict(),
+                "runs": self.runs, "approximation_errors": self.approximation_errors}
+
+
+def verdict(result: Result) -> dict[str, Any]:
+    """Hermite against each value-only arm, paired by seed: differences in gradient cosine and accuracy.
+
+    "supported" when Hermite's gradient cosine is higher than every value-only arm's with the 95 %
+    interval of the paired difference above zero; "refuted" when it is lower with the interval below
+    zero for some value-only arm; otherwise "inconclusive" (always with one seed: no interval).
+    """
+    runs = result.runs
+    if "hermite" not in runs or not any(v in runs for v in VALUE_ONLY):
+        return {"verdict": "not tested", "reason": "needs the hermite arm and a value-only arm", "comparisons": []}
+    comps = []
+    for v in VALUE_ONLY:
+        if v not in runs:
+            continue
+        by_seed = {r["seed"]: r for r in runs[v]}
+        pairs = [(h, by_seed[h["seed"]]) for h in runs["hermite"] if h["seed"] in by_seed]
+        dcos = _mean_ci([h["grad_cosine_mean"] - o["grad_cosine_mean"] for h, o in pairs])
+        dacc = _mean_ci([h["test_accuracy"] - o["test_accuracy"] for h, o in pairs])
+        comps.append({"value_only": v, "seeds": len(pairs),
+                      "grad_cosine_difference": dcos[0], "grad_cosine_difference_ci": [dcos[1], dcos[2]],
+                      "accuracy_difference": dacc[0], "accuracy_difference_ci": [dacc[1], dacc[2]]})
+    enough = all(c["seeds"] >= 2 for c in comps)
+    if enough and all(c["grad_cosine_difference_ci"][0] > 0 for c in comps):
+        word = "supported"
+    elif enough and any(c["grad_cosine_difference_ci"][1] < 0 for c in comps):
+        word = "refuted"
+    else:
+        word = "inconclusive"
+    return {"verdict": word, "effect": "paired difference in mean gradient cosine, hermite − value-only", "comparisons": comps}
+
+
+def run_experiment(config: Config, progress: Any = None) -> Result:
+    """All arms × seeds.  ``progress(arm, seed, metrics)`` is called after each run."""
+    from .report import error_report
+
+    check_config(config)
+    errors = {}
+    for arm in config.arms:
+        if arm != "true":
+            rep = error_report(_fitted(config.activation, arm, config.degree, tuple(config.interval)))
+            errors[arm] = {"value_max": rep.inside_errors.value_max, "derivative_max": rep.inside_errors.derivative_max}
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for arm in config.arms:
+        for seed in config.seeds:
+            m = run(config, arm, seed)
+            runs.setdefault(arm, []).append(m)
+            if progress is not None:
+                progress(arm, seed, m)
+    return Result(config, runs, errors)
