@@ -280,7 +280,15 @@ def _minimax(g: Fn, n: int, kinks_t: Sequence[float], *, tol: float = 1e-9, max_
         sol = np.linalg.solve(a, g(ref))
         coef, level = sol[:-1], sol[-1]
         e = gg - C.chebval(grid, coef)
-        emax = float(np.max(np.abs(e)))
+        idx = _alternating_extrema(grid, e)
+        lo = grid[np.maximum(idx - 1, 0)]
+        hi = grid[np.minimum(idx + 1, len(grid) - 1)]
+        err = lambda s, c=coef: np.abs(g(s) - C.chebval(s, c))  # noqa: E731
+        t_new = _ternary_max(err, lo, hi)
+        # keep the grid point when refinement does not improve it (a kink, an endpoint)
+        t_new = np.where(err(t_new) >= np.abs(e[idx]), t_new, grid[idx])
+        # the maximum error: the grid's, or larger where refinement found an extremum between grid points
+        emax = max(float(np.max(np.abs(e))), float(np.max(err(t_new))))
         if best is None or emax < best[0]:
             best = (emax, coef, level, ref)
         if emax <= 1e-14 * scale:  # at rounding level: g is (numerically) a polynomial of degree <= n
@@ -289,16 +297,19 @@ def _minimax(g: Fn, n: int, kinks_t: Sequence[float], *, tol: float = 1e-9, max_
         if emax - abs(level) <= tol * emax:
             converged = True
             break
-        idx = _alternating_extrema(grid, e)
-        lo = grid[np.maximum(idx - 1, 0)]
-        hi = grid[np.minimum(idx + 1, len(grid) - 1)]
-        err = lambda s, c=coef: np.abs(g(s) - C.chebval(s, c))  # noqa: E731
-        t_new = _ternary_max(err, lo, hi)
-        # keep the grid point when refinement does not improve it (a kink, an endpoint)
-        t_new = np.where(err(t_new) >= np.abs(e[idx]), t_new, grid[idx])
-        e_new = g(t_new) - C.chebval(t_new, coef)
+        # Too few sign changes happens when the reference is degenerate: a symmetric start for an odd or
+        # even g gives a levelled error of 0, the error then vanishes *at* the reference (endpoints
+        # included) and changes sign only n + 1 times.  An endpoint outside the first/last run is a valid
+        # alternation point of opposite sign, so pad with it and exchange on.
+        t_new = list(t_new)
+        if len(t_new) < n + 2 and t_new[0] > -1:
+            t_new.insert(0, -1.0)
+        if len(t_new) < n + 2 and t_new[-1] < 1:
+            t_new.append(1.0)
         if len(t_new) < n + 2:
             break  # the error does not alternate n + 2 times: nothing left to exchange
+        t_new = np.array(t_new)
+        e_new = g(t_new) - C.chebval(t_new, coef)
         ts, _ = _trim(list(t_new), list(e_new), n + 2)
         new_ref = np.array(ts)
         if np.array_equal(new_ref, ref):
