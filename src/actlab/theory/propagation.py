@@ -278,12 +278,13 @@ def _illinois(f: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndar
     raise ValueError("edge-of-chaos root finding did not converge; report this activation")
 
 
-def edge_of_chaos(act: Any, sigma_b: Any) -> list[EdgePoint]:
+def edge_of_chaos(act: Any, sigma_b: Any, *, strict: bool = True) -> list[EdgePoint | None]:
     """Edge-of-chaos points (sigma_w, q*) for each requested bias std ``sigma_b`` (a number or a sequence).
 
     For sigma_b = 0 the answer may be the limit q* -> 0 (tanh: sigma_w = 1/|phi'(0)| = 1) or a whole line
     of q* (ReLU: every q*, sigma_w^2 = 2; q* = 1 is reported).  A sigma_b the curve does not reach raises
-    ``ValueError`` (ReLU has no edge of chaos for sigma_b > 0: its variance then grows without bound).
+    ``ValueError`` (ReLU has no edge of chaos for sigma_b > 0: its variance then grows without bound), or
+    gives ``None`` for that entry when ``strict`` is False.
     """
     a = pointwise(act)
     sbs = np.atleast_1d(np.asarray(sigma_b, dtype=float))
@@ -307,6 +308,8 @@ def edge_of_chaos(act: Any, sigma_b: Any) -> list[EdgePoint]:
         h = sb2 - target
         cross = np.nonzero(np.sign(h[:-1]) * np.sign(h[1:]) < 0)[0]
         if cross.size == 0:
+            if not strict:
+                continue
             raise ValueError(f"{a.name}: no edge of chaos at sigma_b={sb:g} (sigma_b^2 on the edge spans "
                              f"[{max(sb2.min(), 0):.3g}, {sb2.max():.3g}] for q* in [{Q_LO:g}, {Q_HI:g}])")
         todo.append((i, cross[0]))
@@ -337,14 +340,19 @@ def phase_diagram(act: Any, sigma_w: np.ndarray, sigma_b: np.ndarray, iters: int
     a = pointwise(act)
     sw, sb = np.meshgrid(np.asarray(sigma_w, float), np.asarray(sigma_b, float))
     check_std(sw, "sigma_w")
-    q = np.ones_like(sw)
-    for _ in range(iters):
-        qn = np.minimum(sw**2 * gaussian_moments(a, ("second",), 0.0, np.sqrt(np.maximum(q, Q_ZERO)))[0] + sb**2, 1e8)
-        done = np.all(np.abs(qn - q) <= 1e-10 * np.maximum(q, 1e-12))
-        q = qn
-        if done:
+    w2, b2 = sw.reshape(-1) ** 2, sb.reshape(-1) ** 2
+    q = np.ones_like(w2)
+    active = np.arange(q.size)
+    for _ in range(iters):  # iterate only the points that have not converged yet
+        qa = q[active]
+        (s2,) = gaussian_moments(a, ("second",), 0.0, np.sqrt(np.maximum(qa, Q_ZERO)))
+        qn = np.minimum(w2[active] * s2 + b2[active], 1e8)
+        q[active] = qn
+        moving = np.abs(qn - qa) > 1e-8 * np.maximum(qa, 1e-12)
+        active = active[moving & (qn > 1e-12) & (qn < 1e8)]
+        if active.size == 0:
             break
-    return chi1(a, q, 1.0) * sw**2
+    return (chi1(a, q, 1.0) * w2).reshape(sw.shape)
 
 
 def plot_phase(act: Any, sigma_w: np.ndarray, sigma_b: np.ndarray):
@@ -359,16 +367,11 @@ def plot_phase(act: Any, sigma_w: np.ndarray, sigma_b: np.ndarray):
     chi = phase_diagram(a, sigma_w, sigma_b)
     lc = np.log(np.maximum(chi, 1e-12))
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    lim = max(float(np.max(np.abs(lc))), 1e-3)
-    im = ax.pcolormesh(sigma_w, sigma_b, lc, cmap="coolwarm", norm=TwoSlopeNorm(0.0, -lim, lim), shading="auto")
+    lim = min(max(float(np.max(np.abs(lc))), 1e-3), 2.0)
+    im = ax.pcolormesh(sigma_w, sigma_b, lc, cmap="coolwarm", norm=TwoSlopeNorm(0.0, -lim, lim), shading="auto")  # clipped at |log χ₁| = 2 for contrast
     fig.colorbar(im, ax=ax, label="log χ₁  (<0 ordered, >0 chaotic)")
-    pts = []
-    for sb in np.linspace(float(np.min(sigma_b)), float(np.max(sigma_b)), 40):
-        try:
-            pts.append(edge_of_chaos(a, sb)[0])
-        except ValueError:
-            continue
-    pts = [p for p in pts if np.min(sigma_w) <= p.sigma_w <= np.max(sigma_w)]
+    pts = edge_of_chaos(a, np.linspace(float(np.min(sigma_b)), float(np.max(sigma_b)), 40), strict=False)
+    pts = [p for p in pts if p is not None and np.min(sigma_w) <= p.sigma_w <= np.max(sigma_w)]
     if pts:
         ax.plot([p.sigma_w for p in pts], [p.sigma_b for p in pts], "k-", lw=2, label="edge of chaos (χ₁ = 1)")
         ax.legend(loc="upper left")
