@@ -125,7 +125,10 @@ def _blocks(rows: int, cols: int) -> Iterator[tuple[slice, slice]]:
 
 
 def _all_finite(a: torch.Tensor) -> bool:
-    return bool(torch.isfinite(a).all())
+    """One cheap read pass: the sum is finite iff no entry is NaN/inf -- or the finite sum overflowed,
+    which only sends the call down the (equally correct) spec path.  ``isfinite(a).all()`` would
+    allocate full-size temporaries and costs ~10x more on CPU."""
+    return bool(torch.isfinite(a.sum(dtype=torch.float64 if a.dtype == torch.float64 else torch.float32)))
 
 
 def _blocked_forward(gate: Activation, a2: torch.Tensor, b2: torch.Tensor, c2: torch.Tensor) -> None:

@@ -35,6 +35,7 @@ from torch.autograd.graph import saved_tensors_hooks
 
 from ..zoo.activation import Activation, _compute_dtype
 from ._conventions import check_float, derivative, transformed, value
+from .gated import _all_finite
 
 __all__ = ["Plan", "plan", "apply", "lean", "LeanFunction"]
 
@@ -134,7 +135,7 @@ class LeanFunction(torch.autograd.Function):
             return value(act, x)
         cd = _compute_dtype(x.dtype)
         y = native(x.to(cd))  # half formats: float32 compute, one rounding (the zoo's convention)
-        if not bool(torch.isfinite(x).all()):
+        if not _all_finite(x):
             y = torch.where(torch.isfinite(x), y, value(act, x.to(cd)))
         return y.to(x.dtype)
 

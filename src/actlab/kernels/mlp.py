@@ -36,8 +36,29 @@ def _h(gate: Activation, a: torch.Tensor, b: torch.Tensor, use_triton: bool) -> 
     return h
 
 
+#: rows (tokens) per chunk: h = gate(a)*b and the ffn-sized gradients exist one chunk at a time
+ROWS = 512
+
+
+def _grad_ab(gate: Activation, a: torch.Tensor, b: torch.Tensor, dh: torch.Tensor, use_triton: bool) -> torch.Tensor:
+    """Overwrite ``dh`` with da and return db (2-D row chunks)."""
+    db = torch.empty_like(b)
+    if use_triton:
+        from . import _triton
+
+        _triton._launch_bwd(triton_gate_code(gate), _beta(gate), a, b, dh, dh, db)  # type: ignore[arg-type]
+    else:
+        a2, b2, dh2, db2 = _as_rows(a, b, dh, db)
+        _blocked_backward(gate, a2, b2, dh2, dh2, db2)
+    return db
+
+
 class GatedMLPFunction(torch.autograd.Function):
-    """The whole block as one Function; saves x, a, b (and the weights, which are parameters)."""
+    """The whole block as one Function; saves x, a, b (and the weights, which are parameters).
+
+    Both passes walk the tokens in chunks of :data:`ROWS`, so ``h``, ``dh`` and the gate's
+    gradients are never materialised for all tokens at once; the weight gradients accumulate.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, wg: torch.Tensor, wu: torch.Tensor, wd: torch.Tensor,  # type: ignore[override]
@@ -46,9 +67,12 @@ class GatedMLPFunction(torch.autograd.Function):
         x2 = x.reshape(-1, x.shape[-1])
         a = F.linear(x2, wg, bg)
         b = F.linear(x2, wu, bu)
-        h = _h(act.gate, a, b, use_triton)
-        y = F.linear(h, wd, bd)
-        del h  # not kept: recomputed in backward
+        y = torch.empty(x2.shape[0], wd.shape[0], dtype=x.dtype, device=x.device)
+        for r in range(0, x2.shape[0], ROWS):
+            h = _h(act.gate, a[r:r + ROWS], b[r:r + ROWS], use_triton)
+            torch.matmul(h, wd.t(), out=y[r:r + ROWS])
+        if bd is not None:
+            y += bd
         ctx.save_for_backward(x, a, b, wg, wu, wd)
         ctx.act, ctx.use_triton = act, use_triton
         ctx.biases = (bg is not None, bu is not None, bd is not None)
@@ -62,34 +86,33 @@ class GatedMLPFunction(torch.autograd.Function):
         need = ctx.needs_input_grad
         x2 = x.reshape(-1, x.shape[-1])
         dy2 = dy.reshape(-1, dy.shape[-1])
-        dwd = dbd = None
-        if need[3]:
-            h = _h(gate, a, b, use_triton)
-            dwd = dy2.t() @ h
-            del h
-        if ctx.biases[2] and need[6]:
-            dbd = dy2.sum(0)
-        dh = dy2 @ wd  # (N, ffn); becomes da in place
-        db = torch.empty_like(b)
-        if use_triton:
-            from . import _triton
-
-            _triton._launch_bwd(triton_gate_code(gate), _beta(gate), a, b, dh, dh, db)  # type: ignore[arg-type]
-        else:
-            a2, b2, dh2, db2 = _as_rows(a, b, dh, db)
-            _blocked_backward(gate, a2, b2, dh2, dh2, db2)
-        da = dh
-        dx = dwg = dwu = dbg = dbu = None
-        if need[0]:
-            dx = (da @ wg).addmm_(db, wu).view(x.shape)
-        if need[1]:
-            dwg = da.t() @ x2
-        if need[2]:
-            dwu = db.t() @ x2
-        if ctx.biases[0] and need[4]:
-            dbg = da.sum(0)
-        if ctx.biases[1] and need[5]:
-            dbu = db.sum(0)
+        dx = torch.empty_like(x2) if need[0] else None
+        dwg = torch.zeros_like(wg) if need[1] else None
+        dwu = torch.zeros_like(wu) if need[2] else None
+        dwd = torch.zeros_like(wd) if need[3] else None
+        dbg = torch.zeros(wg.shape[0], dtype=wg.dtype, device=wg.device) if ctx.biases[0] and need[4] else None
+        dbu = torch.zeros(wu.shape[0], dtype=wu.dtype, device=wu.device) if ctx.biases[1] and need[5] else None
+        dbd = dy2.sum(0) if ctx.biases[2] and need[6] else None
+        for r in range(0, x2.shape[0], ROWS):
+            ar, br, dyr, xr = a[r:r + ROWS], b[r:r + ROWS], dy2[r:r + ROWS], x2[r:r + ROWS]
+            if dwd is not None:
+                h = _h(gate, ar, br, use_triton)  # recomputed: the forward did not keep it
+                dwd.addmm_(dyr.t(), h)
+                del h
+            da = dyr @ wd  # dh, overwritten with da below
+            db = _grad_ab(gate, ar, br, da, use_triton)
+            if dx is not None:
+                torch.matmul(da, wg, out=dx[r:r + ROWS])
+                dx[r:r + ROWS].addmm_(db, wu)
+            if dwg is not None:
+                dwg.addmm_(da.t(), xr)
+            if dwu is not None:
+                dwu.addmm_(db.t(), xr)
+            if dbg is not None:
+                dbg += da.sum(0)
+            if dbu is not None:
+                dbu += db.sum(0)
+        dx = dx.view(x.shape) if dx is not None else None
         return dx, dwg, dwu, dwd, dbg, dbu, dbd, None, None
 
 
