@@ -441,6 +441,9 @@ def polynomial_properties(p: C.Chebyshev) -> Properties:
     """Properties of a polynomial on the whole real line (where ``Properties`` defines them)."""
     scale = max(1.0, float(np.max(np.abs(p.coef))))
     tol = 1e-12 * scale
+    # trailing coefficients at rounding level (a fit of the identity leaves c₃ ~ 1e-17) would decide
+    # the degree, hence boundedness and convexity on the real line: they are zeros of the fit
+    p = p.trim(1e-14 * scale)
     lo, hi = _real_range(p, 1e-9)
     d1_lo, _ = _real_range(p.deriv(), 1e-9)
     d2_lo, _ = _real_range(p.deriv(2), 1e-9)
