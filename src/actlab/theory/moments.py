@@ -105,9 +105,9 @@ def moments(act: Any, mean: float = 0.0, std: float = 1.0, *, method: str = "qua
         v = dict(zip(_ALL, gaussian_moments(a, _ALL, mean, std).tolist()))
         p = a.params
         k = a.kinks
-        v["mean"] = expect_mpmath(lambda x: ref(x, **p), mean, std, k)
-        v["second"] = expect_mpmath(lambda x: ref(x, **p) ** 2, mean, std, k)
-        v["t_phi"] = expect_mpmath(lambda x: (x - mean) / std * ref(x, **p), mean, std, k)
+        v["mean"] = expect_mpmath(lambda x: ref(x, **p), mean, std, k, dps=20)
+        v["second"] = expect_mpmath(lambda x: ref(x, **p) ** 2, mean, std, k, dps=20)
+        v["t_phi"] = expect_mpmath(lambda x: (x - mean) / std * ref(x, **p), mean, std, k, dps=20)
     else:
         raise ValueError(f"unknown method {method!r}: use 'quadrature', 'mpmath' or 'mc'")
     return Moments(activation=a.name, mu=float(mean), sigma=float(std), method=method,
