@@ -242,9 +242,19 @@ class EdgePoint:
     sigma_b: float
     q: float
     chi1: float
+    slope: float = 1.0
+    stable: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _slopes(a: Activation, q: np.ndarray, w2: np.ndarray) -> np.ndarray:
+    """V'(q) for an array of q (see ``variance_map_slope``)."""
+    if _continuous(a):
+        (tpd,) = gaussian_moments(a, ("t_phi_dphi",), 0.0, np.sqrt(q))
+        return w2 * tpd / np.sqrt(q)
+    return np.array([variance_map_slope(a, float(qq), math.sqrt(ww)) for qq, ww in zip(q, w2)])
 
 
 def _edge_params(a: Activation, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -312,7 +322,7 @@ def edge_of_chaos(act: Any, sigma_b: Any, *, strict: bool = True) -> list[EdgePo
                 continue
             raise ValueError(f"{a.name}: no edge of chaos at sigma_b={sb:g} (sigma_b^2 on the edge spans "
                              f"[{max(sb2.min(), 0):.3g}, {sb2.max():.3g}] for q* in [{Q_LO:g}, {Q_HI:g}])")
-        todo.append((i, cross[0]))
+        todo.extend((i, j) for j in cross)
     if todo:
         idx = np.array([j for _, j in todo])
         targets = np.array([sbs[i] ** 2 for i, _ in todo])
@@ -325,8 +335,14 @@ def edge_of_chaos(act: Any, sigma_b: Any, *, strict: bool = True) -> list[EdgePo
         q = np.exp(root)
         w2, _ = _edge_params(a, q)
         c1 = chi1(a, q, 1.0) * w2
-        for (i, _), qq, ww, cc in zip(todo, q, w2, c1):
-            out[i] = EdgePoint(a.name, float(math.sqrt(ww)), float(sbs[i]), float(qq), float(cc))
+        sl = _slopes(a, q, w2)
+        # several crossings: the edge is where q* is a *stable* fixed point (the first such in q);
+        # if none is stable the first crossing is returned with stable=False
+        for k in sorted(range(len(todo)), key=lambda k: (todo[k][0], not sl[k] < 1, q[k])):
+            i = todo[k][0]
+            if out[i] is None:
+                out[i] = EdgePoint(a.name, float(math.sqrt(w2[k])), float(sbs[i]), float(q[k]), float(c1[k]),
+                                   float(sl[k]), bool(sl[k] < 1))
     return out  # type: ignore[return-value]
 
 
