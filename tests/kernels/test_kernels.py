@@ -1,0 +1,284 @@
+"""Kernels: parity with the reference path, saved bytes, functorch, errors, Triton (interpreter)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from torch.autograd.graph import saved_tensors_hooks
+
+import actlab
+from actlab.kernels import GatedMLP, gated, gated_reference, lean, plan
+import importlib
+
+gated_mod = importlib.import_module("actlab.kernels.gated")
+
+GATED = ["glu", "reglu", "geglu", "geglu(approximate='tanh')", "swiglu", "bilinear", "swiglu(beta=1.7)"]
+DTYPES = [torch.float32, torch.float64]
+
+
+def _tol(dtype):
+    return {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 1e-13}
+
+
+def _shapes(seed):
+    g = torch.Generator().manual_seed(seed)
+    return [tuple(int(v) for v in torch.randint(1, 9, (int(torch.randint(1, 4, (1,), generator=g)),), generator=g))
+            for _ in range(3)] + [(1,), (3, 17), ()]
+
+
+def _saved(fn):
+    seen = {}
+
+    def pack(t):
+        seen[t.untyped_storage().data_ptr()] = t.numel()
+        return t
+
+    with saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return seen
+
+
+@pytest.mark.parametrize("name", GATED)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gated_separate_matches_reference(name, dtype):
+    act = actlab.get(name)
+    for i, shape in enumerate(_shapes(len(name))):
+        a = torch.randn(shape, dtype=dtype, requires_grad=True)
+        b = torch.randn(shape, dtype=dtype, requires_grad=True)
+        c, r = gated(act, a, b), gated_reference(act, a, b)
+        torch.testing.assert_close(c, r, **_tol(dtype))
+        dc = torch.randn(shape, dtype=dtype)
+        for u, v in zip(torch.autograd.grad(c, (a, b), dc), torch.autograd.grad(r, (a, b), dc)):
+            torch.testing.assert_close(u, v, **_tol(dtype))
+
+
+@pytest.mark.parametrize("name", GATED)
+def test_gated_non_contiguous_large_and_packed(name, monkeypatch):
+    monkeypatch.setattr(gated_mod, "BLOCK", 64)  # many blocks, partial last block, rows wider than a block
+    act = actlab.get(name)
+    base = torch.randn(2, 13, 150, dtype=torch.float64, requires_grad=True)
+    a, b = base[:, :, ::2], base[:, :, 1::2]  # non-contiguous
+    assert not a.is_contiguous()
+    c, r = gated(act, a, b), gated_reference(act, a, b)
+    torch.testing.assert_close(c, r)
+    torch.testing.assert_close(torch.autograd.grad(c.sum(), base)[0], torch.autograd.grad(r.sum(), base)[0])
+    x = torch.randn(3, 7, 2 * 67, dtype=torch.float64, requires_grad=True)
+    bb, aa = x.chunk(2, dim=-1)
+    p, q = gated(act, x), gated_reference(act, aa, bb)
+    torch.testing.assert_close(p, q)
+    dc = torch.randn_like(p)
+    torch.testing.assert_close(torch.autograd.grad(p, x, dc)[0], torch.autograd.grad(q, x, dc)[0])
+    xt = torch.randn(2 * 5, 4, dtype=torch.float64)  # packed along dim 0 of a transposed layout
+    torch.testing.assert_close(gated(act, xt, dim=0), act(xt, dim=0))
+
+
+@pytest.mark.parametrize("name", ["swiglu", "geglu", "reglu", "glu"])
+def test_gated_gradcheck_and_double_backward(name):
+    act = actlab.get(name)
+    a = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: gated(act, a, b), (a, b))
+    assert torch.autograd.gradgradcheck(lambda a, b: gated(act, a, b), (a, b))
+    x = torch.randn(3, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: gated(act, x), (x,))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_gated_half_computes_in_float32(dtype):
+    act = actlab.get("swiglu")
+    a, b = torch.randn(300, dtype=dtype), torch.randn(300, dtype=dtype)
+    expect = (torch.nn.functional.silu(a.float()) * b.float()).to(dtype)
+    torch.testing.assert_close(gated(act, a, b), expect, rtol=0, atol=0)
+
+
+def test_gated_nonfinite_follow_conventions():
+    act = actlab.get("swiglu")
+    a = torch.tensor([float("nan"), -float("inf"), float("inf"), 1.0], requires_grad=True)
+    b = torch.ones(4, requires_grad=True)
+    c = gated(act, a, b)
+    assert torch.isnan(c[0]) and c[1] == 0 and c[2] == float("inf")
+    da, db = torch.autograd.grad(c.sum(), (a, b))
+    # the closed form's conventions (autograd through the reference's where-fixes would give NaN)
+    ra, rb = act.gate.derivative(a.detach()), act.gate(a.detach())
+    torch.testing.assert_close(da, ra, equal_nan=True)
+    torch.testing.assert_close(db, rb, equal_nan=True)
+
+
+def test_gated_keeps_two_tensors_eager_three():
+    a = torch.randn(1000, requires_grad=True)
+    b = torch.randn(1000, requires_grad=True)
+    fused = _saved(lambda: gated("swiglu", a, b))
+    eager = _saved(lambda: torch.nn.functional.silu(a) * b)
+    assert sorted(fused.values()) == [1000, 1000]
+    assert len([n for n in eager.values() if n == 1000]) == 3
+
+
+def test_gated_under_vmap_and_grad():
+    act = actlab.get("swiglu")
+    a, b = torch.randn(4, 6, dtype=torch.float64), torch.randn(4, 6, dtype=torch.float64)
+    torch.testing.assert_close(torch.func.vmap(lambda u, v: gated(act, u, v))(a, b), gated_reference(act, a, b))
+    g = torch.func.grad(lambda u: gated(act, u, b[0]).sum())(a[0])
+    torch.testing.assert_close(g, b[0] * act.gate.derivative(a[0]))
+    x = torch.randn(4, 6, dtype=torch.float64)
+    torch.testing.assert_close(torch.func.vmap(lambda t: gated(act, t))(x), gated(act, x))
+
+
+def test_gated_clear_errors():
+    with pytest.raises(TypeError, match="float"):
+        gated("swiglu", torch.arange(4), torch.arange(4))
+    with pytest.raises(ValueError, match="same shape"):
+        gated("swiglu", torch.randn(3), torch.randn(4))
+    with pytest.raises(ValueError, match="odd size"):
+        gated("swiglu", torch.randn(3, 5))
+    with pytest.raises(TypeError, match="not a gated unit"):
+        gated("silu", torch.randn(4), torch.randn(4))
+    if os.environ.get("TRITON_INTERPRET", "0") in ("", "0"):
+        with pytest.raises(ValueError, match="CUDA"):
+            gated("swiglu", torch.randn(4), torch.randn(4), backend="triton")
+    with pytest.raises(ValueError, match="backend"):
+        gated("swiglu", torch.randn(4), torch.randn(4), backend="cuda")
+
+
+# -- pointwise --------------------------------------------------------------------------------------
+POINTWISE = [s for s in actlab.list_activations() if not actlab.get(s).is_gated]
+
+
+@pytest.mark.parametrize("name", POINTWISE)
+def test_plan_keeps_at_most_the_input(name):
+    act = actlab.get(name)
+    x = torch.randn(257, requires_grad=True)
+    plan(act)  # the one-off probe saves its own small tensors; measure the steady state
+    kept = _saved(lambda: act(x))
+    assert sum(kept.values()) <= x.numel(), plan(act)
+
+
+def test_plan_is_measured_not_listed():
+    assert plan(actlab.get("squareplus")).kind == "lean"  # composite: autograd would keep 4 tensors
+    assert plan(actlab.get("squareplus")).saved_tensors > 1
+    assert plan(actlab.get("silu")).kind == "native_fixed"  # F.silu(-inf) is NaN, the zoo says 0
+    assert plan(actlab.get("sigmoid")).kind == "native"
+
+
+@pytest.mark.parametrize("name", ["squareplus", "silu", "gelu", "mish", "elu", "softsign"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lean_matches_spec_and_gradchecks(name, dtype):
+    act, f = actlab.get(name), lean(name)
+    x = torch.randn(5, 7, dtype=dtype).t().requires_grad_()  # non-contiguous
+    torch.testing.assert_close(f(x), act._value(x.detach()), **_tol(dtype))
+    (g,) = torch.autograd.grad(f(x).sum(), x)
+    torch.testing.assert_close(g, act.derivative(x.detach()), **_tol(dtype))
+    if dtype == torch.float64:
+        xs = torch.randn(6, dtype=dtype, requires_grad=True)
+        assert torch.autograd.gradcheck(f, (xs,))
+        assert torch.autograd.gradgradcheck(f, (xs,))
+    v = torch.func.vmap(f)(x.detach())
+    torch.testing.assert_close(v, f(x.detach()))
+    torch.testing.assert_close(torch.func.grad(lambda t: f(t).sum())(x.detach()), g)
+
+
+def test_lean_errors():
+    with pytest.raises(TypeError, match="float"):
+        lean("squareplus")(torch.arange(3))
+    with pytest.raises(TypeError, match="gated"):
+        lean("swiglu")
+
+
+# -- GatedMLP ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("name", ["swiglu", "geglu", "reglu"])
+def test_gated_mlp_matches_reference(name, bias, monkeypatch):
+    mlp = importlib.import_module("actlab.kernels.mlp")
+
+    monkeypatch.setattr(mlp, "ROWS", 7)  # several token chunks, a partial last one
+    torch.manual_seed(0)
+    m = GatedMLP(12, 20, name, bias=bias).double()
+    x = torch.randn(3, 11, 12, dtype=torch.float64, requires_grad=True)
+    y, r = m(x), m.forward_reference(x)
+    torch.testing.assert_close(y, r)
+    params = [x, *m.parameters()]
+    dy = torch.randn_like(y)
+    for u, v in zip(torch.autograd.grad(y, params, dy), torch.autograd.grad(r, params, dy)):
+        torch.testing.assert_close(u, v)
+    assert torch.autograd.gradcheck(lambda t: m(t), (x[:1, :3].detach().requires_grad_(),))
+
+
+def test_gated_mlp_keeps_two_ffn_tensors_eager_four():
+    torch.manual_seed(0)
+    tokens, ffn = 64, 48
+    m = GatedMLP(16, ffn)
+    x = torch.randn(tokens, 16, requires_grad=True)
+    ours = _saved(lambda: m(x))
+    eager = _saved(lambda: m.down_proj(torch.nn.functional.silu(m.gate_proj(x)) * m.up_proj(x)))
+    assert len([n for n in ours.values() if n == tokens * ffn]) == 2
+    assert len([n for n in eager.values() if n == tokens * ffn]) == 4
+
+
+def test_gated_mlp_functorch_and_errors():
+    m = GatedMLP(6, 10).double()
+    x = torch.randn(4, 6, dtype=torch.float64)
+    torch.testing.assert_close(torch.func.vmap(m)(x.unsqueeze(1)).squeeze(1), m(x))
+    params = dict(m.named_parameters())
+    g = torch.func.grad(lambda p: torch.func.functional_call(m, p, (x,)).sum())(params)
+    ref = torch.autograd.grad(m.forward_reference(x).sum(), list(params.values()))
+    for u, v in zip(g.values(), ref):
+        torch.testing.assert_close(u, v)
+    xr = x.clone().requires_grad_()
+    (gx,) = torch.autograd.grad(m(xr).sum(), xr, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad"):
+        torch.autograd.grad(gx.sum(), xr)
+    with pytest.raises(TypeError, match="not a gated unit"):
+        GatedMLP(4, 8, "silu")
+    with pytest.raises(ValueError, match="positive integer"):
+        GatedMLP(0, 8)
+    with pytest.raises(TypeError, match="float"):
+        m(torch.arange(6).reshape(1, 6))
+
+
+# -- Triton kernels under the CPU interpreter -------------------------------------------------------
+_TRITON_SCRIPT = textwrap.dedent("""
+    import os
+    os.environ["TRITON_INTERPRET"] = "1"   # before triton is imported, as the interpreter requires
+    import torch, actlab
+    from actlab.kernels import gated, gated_reference, GatedMLP, _triton
+    from actlab.kernels.gated import triton_gate_code
+    torch.manual_seed(0)
+    for name in ["glu", "reglu", "geglu", "geglu(approximate='tanh')", "swiglu", "bilinear"]:
+        act = actlab.get(name)
+        for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-5)):
+            base = torch.randn(3, 2 * 37 + 1, dtype=dtype)
+            a = base[:, 1:38].requires_grad_(); b = base[:, 38:].clone().requires_grad_()
+            c = gated(act, a, b, backend="triton"); r = gated_reference(act, a, b)
+            torch.testing.assert_close(c, r, rtol=tol, atol=tol)
+            dc = torch.randn_like(c)
+            for u, v in zip(torch.autograd.grad(c, (a, b), dc), torch.autograd.grad(r, (a, b), dc)):
+                torch.testing.assert_close(u, v, rtol=tol, atol=tol)
+            x = torch.randn(2, 5, 22, dtype=dtype, requires_grad=True)
+            p, q = gated(act, x, backend="triton"), gated(act, x, backend="torch")
+            torch.testing.assert_close(p, q, rtol=tol, atol=tol)
+            torch.testing.assert_close(torch.autograd.grad(p.sum(), x)[0], torch.autograd.grad(q.sum(), x)[0],
+                                       rtol=tol, atol=tol)
+        code, beta = triton_gate_code(act.gate), float(act.gate.params.get("beta", 1.0))
+        x = torch.randn(1500); dy = torch.randn(1500)
+        torch.testing.assert_close(_triton.pointwise_forward(code, beta, x), act.gate(x), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(_triton.pointwise_backward(code, beta, x, dy), dy * act.gate.derivative(x),
+                                   rtol=1e-5, atol=1e-6)
+    a = torch.randn(64, dtype=torch.bfloat16); b = torch.randn(64, dtype=torch.bfloat16)
+    torch.testing.assert_close(gated("swiglu", a, b, backend="triton"), gated("swiglu", a, b, backend="torch"))
+    m = GatedMLP(8, 12, backend="triton"); x = torch.randn(5, 8, requires_grad=True)
+    y, r = m(x), m.forward_reference(x)
+    torch.testing.assert_close(y, r)
+    torch.testing.assert_close(torch.autograd.grad(y.sum(), x)[0], torch.autograd.grad(r.sum(), x)[0])
+    print("TRITON-OK")
+""")
+
+
+def test_triton_kernels_match_torch_under_interpreter():
+    pytest.importorskip("triton")
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    proc = subprocess.run([sys.executable, "-c", _TRITON_SCRIPT], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "TRITON-OK" in proc.stdout, proc.stderr[-3000:]
