@@ -6,8 +6,8 @@ Which path ``Activation.__call__`` takes is decided once per activation (and par
 ``native`` (forward only)
     The spec's ``torch_functional`` (at default parameters) or its ``fn`` already keeps at most one
     input-sized tensor for backward *and* gives the zoo's values and gradients everywhere, NaN and
-    +-inf included (sigmoid, tanh, softplus ...).  It is called directly: a single vectorised kernel
-    each way, nothing to improve.
+    +-inf included (sigmoid, tanh, softplus ...).  Its kernel computes the forward; the backward is
+    the closed form (the zoo contract: the functional backward equals ``act.derivative`` bit for bit).
 ``native_fixed``
     The native form is lean and right on finite inputs but breaks a convention at NaN/+-inf
     (``F.silu(-inf)`` is NaN, ReLU's gradient at NaN is 1).  :class:`LeanFunction` calls the native
