@@ -138,7 +138,21 @@ def gradient_cosine(model: MLP, true_phi: nn.Module, x: torch.Tensor, y: torch.T
 
 
 def run(config: Config, activation: Any, seed: int) -> dict[str, Any]:
-    """Train one model with ``activation`` (an arm name or anything ``actlab.get`` accepts); return its metrics."""
+    """Train one model with ``activation`` (an arm name or anything ``actlab.get`` accepts); return its metrics.
+
+    Runs on one CPU thread: a 40-100-100-10 MLP gains nothing from more, and intra-op threads that
+    spin-wait slow it down by 10-100x when the cores are shared (measured: 140 ms per backward at a
+    load of 8 on 2 cores, against ~1 ms on one thread).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run(config, activation, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(config: Config, activation: Any, seed: int) -> dict[str, Any]:
     from .. import data
     from ..zoo import get
 
