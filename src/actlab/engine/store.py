@@ -111,7 +111,8 @@ class Store:
                 p.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise self._fail(f"cannot create its folder ({e.strerror})", "pass a writable --store PATH") from None
-            if p.exists() and not os.access(p, os.W_OK):
+            # no write bit means read-only even for root, who os.access would let write anyway
+            if p.exists() and (not os.access(p, os.W_OK) or not p.stat().st_mode & 0o222):
                 raise self._fail("is read-only", "make it writable or pass another --store PATH")
             if not p.exists() and not os.access(p.parent, os.W_OK):
                 raise self._fail("folder is read-only", "pass a writable --store PATH")
