@@ -20,6 +20,8 @@ from .base import Approximant
 from .polynomial import METHODS as POLYNOMIAL_METHODS
 from .polynomial import PolynomialApproximant, polynomial_properties
 from .rational import MAX_RATIONAL_DEGREE, RationalApproximant, check_rational_degree, fit_rational, pau
+from .report import ErrorReport, convergence, error_report, plot_approximant, plot_convergence
+from .known import KNOWN, KnownComparison, compare, compare_known
 
 #: every method :func:`approximate` accepts
 METHODS = (*POLYNOMIAL_METHODS, "rational")
@@ -55,6 +57,7 @@ def approximate(activation: Any, method: str = "chebyshev", degree: Any = None,
     return fit(act, method, check_degree(DEFAULT_DEGREE if degree is None else degree), ab)
 
 
-__all__ = ["Approximant", "DEFAULT_DEGREE", "DEFAULT_INTERVAL", "MAX_DEGREE", "MAX_RATIONAL_DEGREE", "METHODS",
-           "PolynomialApproximant", "RationalApproximant", "approximate", "check_degree", "check_interval",
-           "check_rational_degree", "parse_interval", "pau", "polynomial_properties"]
+__all__ = ["Approximant", "DEFAULT_DEGREE", "DEFAULT_INTERVAL", "ErrorReport", "KNOWN", "KnownComparison", "MAX_DEGREE",
+           "MAX_RATIONAL_DEGREE", "METHODS", "PolynomialApproximant", "RationalApproximant", "approximate",
+           "check_degree", "check_interval", "check_rational_degree", "compare", "compare_known", "convergence",
+           "error_report", "parse_interval", "pau", "plot_approximant", "plot_convergence", "polynomial_properties"]
