@@ -154,7 +154,8 @@ def test_plan_keeps_at_most_the_input(name):
     x = torch.randn(257, requires_grad=True)
     plan(act)  # the one-off probe saves its own small tensors; measure the steady state
     kept = _saved(lambda: act(x))
-    assert sum(kept.values()) <= x.numel(), plan(act)
+    # activation-sized tensors only: PReLU's native form also keeps its (1-element) weight
+    assert sum(v for v in kept.values() if v > 1) <= x.numel(), plan(act)
 
 
 def test_plan_is_measured_not_listed():

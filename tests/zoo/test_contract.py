@@ -115,10 +115,17 @@ def test_closed_form_derivatives_match_autograd(spec, params):
 
 @pytest.mark.parametrize("spec,params", CASES, ids=case_ids)
 def test_functional_backward_is_the_closed_form(spec, params):
+    """The functional backward (native kernel on finite inputs, closed form otherwise) equals phi'.
+
+    Rounding-level tolerance: where torch's native backward is used it rounds differently from the
+    closed form written in torch ops (1e-13 relative in float64); a wrong derivative is off by far more.
+    """
     act = actlab.get(spec, **params)
-    x = grid(act).requires_grad_()
-    (g,) = torch.autograd.grad(act(x).sum(), x)
-    torch.testing.assert_close(g, act.derivative(x.detach()), rtol=0, atol=0)
+    x = grid(act)
+    for probe in (x, torch.cat([x, torch.tensor([math.inf, -math.inf, math.nan], dtype=torch.float64)])):
+        xr = probe.clone().requires_grad_()
+        (g,) = torch.autograd.grad(act(xr).sum(), xr)
+        torch.testing.assert_close(g, act.derivative(probe), rtol=1e-13, atol=1e-14, equal_nan=True)
 
 
 @pytest.mark.parametrize("spec,params", CASES, ids=case_ids)

@@ -128,6 +128,7 @@ def _all_finite(a: torch.Tensor) -> bool:
     """One cheap read pass: the sum is finite iff no entry is NaN/inf -- or the finite sum overflowed,
     which only sends the call down the (equally correct) spec path.  ``isfinite(a).all()`` would
     allocate full-size temporaries and costs ~10x more on CPU."""
+    a = a.detach()  # a check, not part of the graph: autograd must not record (or save) anything for it
     return bool(torch.isfinite(a.sum(dtype=torch.float64 if a.dtype == torch.float64 else torch.float32)))
 
 

@@ -3,15 +3,15 @@
 Which path ``Activation.__call__`` takes is decided once per activation (and parameter values) by
 *measuring* the candidate native form on a probe, not from a list of names:
 
-``native`` (forward only)
+``native``
     The spec's ``torch_functional`` (at default parameters) or its ``fn`` already keeps at most one
     input-sized tensor for backward *and* gives the zoo's values and gradients everywhere, NaN and
-    +-inf included (sigmoid, tanh, softplus ...).  Its kernel computes the forward; the backward is
-    the closed form (the zoo contract: the functional backward equals ``act.derivative`` bit for bit).
+    +-inf included (sigmoid, tanh, softplus ...): it runs as is, forward and backward.
 ``native_fixed``
     The native form is lean and right on finite inputs but breaks a convention at NaN/+-inf
-    (``F.silu(-inf)`` is NaN, ReLU's gradient at NaN is 1).  :class:`LeanFunction` calls the native
-    kernels and patches the non-finite entries only when there are any (one ``isfinite().all()`` pass).
+    (``F.silu(-inf)`` is NaN, ReLU's gradient at NaN is 1).  All-finite inputs (one cheap sum to find
+    out) run the native kernels, backward included; others go through :class:`LeanFunction`, which
+    patches the non-finite entries from the spec and uses the closed-form derivative.
 ``lean``
     A composite formula (squareplus, relu_squared, ...) for which autograd keeps several
     intermediates: :class:`LeanFunction` keeps only ``x`` and uses the closed-form derivative.
@@ -156,10 +156,19 @@ class LeanFunction(torch.autograd.Function):
 
 
 def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
-    """``act(x)`` on the path :func:`plan` chose (what ``Activation.__call__`` uses)."""
+    """``act(x)`` on the path :func:`plan` chose (what ``Activation.__call__`` uses).
+
+    For the native plans, an all-finite input (one cheap reduction to find out) runs the native kernel
+    *with its own backward*: it was measured to agree with the closed form on the probe, keeps at most
+    the input, and is 10-60x faster on CPU than ``grad * phi'(x)`` written in torch ops.  NaN/+-inf
+    inputs and functorch transforms take :class:`LeanFunction`, which applies the zoo's conventions.
+    """
     p = plan(act)
     if p.kind == "autograd":
         return value(act, x)
+    if p.native is not None and not transformed(x) and (p.kind == "native" or _all_finite(x)):
+        cd = _compute_dtype(x.dtype)
+        return p.native(x.to(cd)).to(x.dtype) if cd != x.dtype else p.native(x)
     return LeanFunction.apply(x, act, p.native)
 
 
