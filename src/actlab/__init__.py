@@ -8,7 +8,9 @@ LeakyRelu(negative_slope=0.2)
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .nn import ActivationModule, replace_activations
+from . import theory
+from .nn import ActivationModule, GatedMLP, replace_activations
+from .theory import init_
 from .zoo import (Activation, ActivationSpec, Param, Properties, UnknownActivationError, get, list_activations,
                   register, spec, unregister)
 
@@ -17,5 +19,6 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["Activation", "ActivationModule", "ActivationSpec", "Param", "Properties", "UnknownActivationError",
-           "get", "list_activations", "register", "replace_activations", "spec", "unregister", "__version__"]
+__all__ = ["Activation", "ActivationModule", "ActivationSpec", "GatedMLP", "Param", "Properties", "UnknownActivationError",
+           "get", "init_", "list_activations", "register", "replace_activations", "spec", "theory", "unregister",
+           "__version__"]

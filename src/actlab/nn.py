@@ -11,7 +11,7 @@ import torch.nn as nn
 from .zoo.activation import Activation, _compute_dtype, _fix_special
 from .zoo.registry import get
 
-__all__ = ["ActivationModule", "replace_activations", "activation_module_types"]
+__all__ = ["ActivationModule", "GatedMLP", "replace_activations", "activation_module_types"]
 
 
 def _camel(name: str) -> str:
@@ -176,3 +176,6 @@ def _looks_like_activation(fn: Callable[..., Any]) -> bool:
     sig = inspect.signature(fn)
     required = [p for p in sig.parameters.values() if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(required) >= 1
+
+
+from .kernels.mlp import GatedMLP  # noqa: E402  (the fused block lives with its kernels; re-exported here)
