@@ -51,8 +51,6 @@ class Approximant:
     def formula(self) -> str:
         raise NotImplementedError
 
-    learn_by_default = False
-
     # -- naming ------------------------------------------------------------------------------
     @property
     def degree_text(self) -> str:

@@ -157,7 +157,10 @@ def _run(config: Config, activation: Any, seed: int) -> dict[str, Any]:
     from ..zoo import get
 
     t0 = time.perf_counter()
-    act = arm_activation(config, activation) if isinstance(activation, str) and activation in (*config.arms, "true") else get(activation)
+    from . import METHODS
+
+    is_arm = isinstance(activation, str) and (activation == "true" or activation in METHODS[:-1])
+    act = arm_activation(config, activation) if is_arm else get(activation)
     true_act = get(config.activation)
     ds = data.load(config.dataset)
     torch.manual_seed(seed)

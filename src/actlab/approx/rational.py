@@ -199,7 +199,6 @@ class RationalApproximant(Approximant):
     """A safe Padé activation unit fitted to an activation; ``a0..am``, ``b1..bn`` are learnable."""
 
     kind = "rational"
-    learn_by_default = True
     reference = "Molina, Schramowski & Kersting 2020 (Padé Activation Units, safe PAU)"
 
     def __init__(self, target: Activation, method: str, interval: tuple[float, float], degree: tuple[int, int],

@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from ._common import activation, console, console_err, fail, guard, print_json, save_figure
+from ._common import activation, console, fail, guard, print_json, save_figure
+
+_progress = Console(stderr=True)
 
 
 def _fmt(v: Any, spec: str = ".3g") -> str:
@@ -159,8 +162,8 @@ def cmd_train(
 
     def progress(arm: str, seed: int, m: dict[str, Any]) -> None:
         if not as_json:
-            console_err_dim(f"{arm:>17} seed {seed}: accuracy {m['test_accuracy']:.3f}, gradient cosine "
-                            f"{m['grad_cosine_mean']:.3f} ({m['seconds']:.1f} s)")
+            _progress.print(f"{arm:>17} seed {seed}: accuracy {m['test_accuracy']:.3f}, gradient cosine "
+                            f"{m['grad_cosine_mean']:.3f} ({m['seconds']:.1f} s)", style="dim", highlight=False)
 
     result = guard(lambda: ex.run_experiment(cfg, progress))
     if as_json:
@@ -186,16 +189,7 @@ def cmd_train(
                       f"[{c['accuracy_difference_ci'][0]:+.3f}, {c['accuracy_difference_ci'][1]:+.3f}]", highlight=False)
 
 
-def console_err_dim(msg: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(msg, style="dim", highlight=False)
-
-
 def register(app: typer.Typer) -> None:
     app.command("approx")(cmd_approx)
     app.command("approx-known")(cmd_known)
     app.command("approx-train")(cmd_train)
-
-
-__all__ = ["register", "console_err"]
