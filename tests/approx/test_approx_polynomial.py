@@ -156,3 +156,22 @@ def test_gated_and_unknown_activations_are_rejected():
         approx.approximate("swiglu", "chebyshev", 5)
     with pytest.raises(KeyError):
         approx.approximate("no_such_activation", "chebyshev", 5)
+
+
+def test_gaussian_errors_match_gauss_hermite_for_polynomial_errors(cubic):
+    from actlab.approx.report import gaussian_errors
+
+    # the error of a degree-1 fit of a cubic is a cubic: Gauss-Hermite with 8 nodes integrates its
+    # square exactly, an independent oracle for the composite rule
+    p = approx.approximate("test_cubic", "legendre", 1, (-1, 1))
+    z, w = np.polynomial.hermite_e.hermegauss(8)
+    w = w / w.sum()
+    for std in (1.0, 2.5):
+        x = std * z
+        v = math.sqrt(np.sum(w * (p(x) - (x**3 - 2 * x + 0.5)) ** 2))
+        d = math.sqrt(np.sum(w * (p.derivative(x) - (3 * x**2 - 2)) ** 2))
+        got = gaussian_errors(p, std)
+        assert got["value_rms"] == pytest.approx(v, rel=1e-10)
+        assert got["derivative_rms"] == pytest.approx(d, rel=1e-10)
+    with pytest.raises(ValueError, match="std"):
+        gaussian_errors(p, 0.0)

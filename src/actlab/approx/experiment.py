@@ -242,6 +242,7 @@ class Result:
                 "arm": arm,
                 "value_max_error": err.get("value_max", 0.0),
                 "derivative_max_error": err.get("derivative_max", 0.0),
+                "derivative_rms_error_gaussian": err.get("derivative_rms_gaussian", 0.0),
                 "test_accuracy": acc[0], "test_accuracy_ci": [acc[1], acc[2]],
                 "grad_cosine": cos[0], "grad_cosine_ci": [cos[1], cos[2]],
                 "preact_outside_interval": sum(r["preact_outside_interval"] for r in runs) / len(runs),
@@ -291,14 +292,17 @@ def verdict(result: Result) -> dict[str, Any]:
 
 def run_experiment(config: Config, progress: Any = None) -> Result:
     """All arms × seeds.  ``progress(arm, seed, metrics)`` is called after each run."""
-    from .report import error_report
+    from .report import error_report, gaussian_errors
 
     check_config(config)
     errors = {}
     for arm in config.arms:
         if arm != "true":
-            rep = error_report(_fitted(config.activation, arm, config.degree, tuple(config.interval)))
-            errors[arm] = {"value_max": rep.inside_errors.value_max, "derivative_max": rep.inside_errors.derivative_max}
+            fitted = _fitted(config.activation, arm, config.degree, tuple(config.interval))
+            rep = error_report(fitted)
+            gauss = gaussian_errors(fitted, 1.0)
+            errors[arm] = {"value_max": rep.inside_errors.value_max, "derivative_max": rep.inside_errors.derivative_max,
+                           "value_rms_gaussian": gauss["value_rms"], "derivative_rms_gaussian": gauss["derivative_rms"]}
     runs: dict[str, list[dict[str, Any]]] = {}
     for arm in config.arms:
         for seed in config.seeds:

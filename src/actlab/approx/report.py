@@ -8,6 +8,7 @@ in float64 on uniform grids (kinks of the target added); RMS is with respect to 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Sequence
 
@@ -88,6 +89,24 @@ def error_report(approx: Approximant, *, outside: float = 0.5) -> ErrorReport:
         target=approx.target.name, method=approx.method, degree=approx.degree, interval=approx.interval,
         outside=((a - w, a), (b, b + w)), inside_errors=regions[0], outside_errors=regions[1],
     )
+
+
+def gaussian_errors(approx: Approximant, std: float = 1.0) -> dict[str, float]:
+    """RMS of the value and derivative errors under x ~ N(0, std²): what a network's pre-activations see.
+
+    Composite Gauss-Legendre on [−12·std, 12·std], split at the target's kinks (the weight beyond is
+    below 1e-31, but a polynomial's growth there is included up to that point).
+    """
+    from .polynomial import _gauss, _split
+
+    if not (isinstance(std, (int, float)) and math.isfinite(std) and std > 0):
+        raise ValueError(f"std must be a positive number, got {std!r}")
+    f, df = numpy_funcs(approx.target)
+    edges = _split(list(approx.target.kinks) + list(np.linspace(-12 * std, 12 * std, 25)), -12 * std, 12 * std)
+    x, w = _gauss(edges, 64)
+    w = w * np.exp(-0.5 * (x / std) ** 2) / (std * math.sqrt(2 * math.pi))
+    return {"value_rms": float(np.sqrt(np.sum(w * (approx(x) - f(x)) ** 2))),
+            "derivative_rms": float(np.sqrt(np.sum(w * (approx.derivative(x) - df(x)) ** 2)))}
 
 
 def convergence(activation: Any, methods: Iterable[str], degrees: Iterable[int], interval: Any = (-3.0, 3.0), *,

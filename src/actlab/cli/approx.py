@@ -172,11 +172,12 @@ def cmd_train(
     a, b = cfg.interval
     t = Table(title=f"C06: MNIST-1D MLP, {cfg.activation} and degree-{cfg.degree} approximants on [{a:g}, {b:g}], "
                     f"{len(cfg.seeds)} seed(s) × {cfg.steps} steps")
-    for col in ("arm", "max |φ−p|", "max |φ′−p′|", "test accuracy", "95% CI", "grad cosine", "95% CI", "pre-act outside", "diverged"):
+    for col in ("arm", "max |φ−p|", "max |φ′−p′|", "RMS φ′−p′ N(0,1)", "test accuracy", "95% CI", "grad cosine", "95% CI", "pre-act outside", "diverged"):
         t.add_column(col, justify="left" if col == "arm" else "right")
     for r in result.summary():
         ci = lambda v: f"[{v[0]:.3f}, {v[1]:.3f}]"  # noqa: E731
-        t.add_row(r["arm"], _fmt(r["value_max_error"]), _fmt(r["derivative_max_error"]), f"{r['test_accuracy']:.3f}",
+        t.add_row(r["arm"], _fmt(r["value_max_error"]), _fmt(r["derivative_max_error"]),
+                  _fmt(r["derivative_rms_error_gaussian"]), f"{r['test_accuracy']:.3f}",
                   ci(r["test_accuracy_ci"]), f"{r['grad_cosine']:.3f}", ci(r["grad_cosine_ci"]),
                   f"{100 * r['preact_outside_interval']:.2f}%", str(r["diverged"]))
     console.print(t)
