@@ -93,14 +93,14 @@ def test_bad_stores_are_one_line_exit_2_and_untouched(cli, tmp_path, monkeypatch
 
     ro = tmp_path / "ro.db"
     cli("run", *TOY, "--store", ro)
-    before = ro.read_bytes()
+    before = [r.to_json() for r in Store(ro).records()]
     os.chmod(ro, 0o444)
     try:
         assert "read-only" in _one_line_error(cli("run", "engine_toy:STUDY", "--seeds", "4", "-j", "1", "--store", ro))
         assert cli("verdict", "engine_toy:STUDY", "--store", ro).exit_code == 0  # reading still works
     finally:
         os.chmod(ro, 0o644)
-    assert ro.read_bytes() == before
+    assert [r.to_json() for r in Store(ro).records()] == before
 
     locked = tmp_path / "locked.db"
     cli("run", *TOY, "--store", locked)

@@ -128,6 +128,7 @@ def register(app: typer.Typer) -> None:
                     console.print(f"  [red]failed[/] {e}", highlight=False)
                 if v:
                     _print_verdict(v)
+        db.close()
         if json_:
             print_json(out)
 
@@ -151,6 +152,8 @@ def register(app: typer.Typer) -> None:
             recs = db.records(sid, curves=json_ or parquet is not None)
         except StoreError as e:
             fail(str(e))
+        finally:
+            db.close()
         if parquet is not None:
             guard(lambda: Store.to_parquet(recs, parquet))
         if json_:
@@ -190,6 +193,8 @@ def register(app: typer.Typer) -> None:
             v = _verdict(study, db, h, cfg)
         except StoreError as e:
             fail(str(e))
+        finally:
+            db.close()
         if v is None:
             fail(f"no records of {study.id} for config {h} in {db.path}; run `actlab run {study.id}` first")
         if json_:
