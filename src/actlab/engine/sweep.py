@@ -259,9 +259,14 @@ def _run_ray(batches: list[list[Unit]], ref: str, config: Any, profile: str, wor
     if not ray.is_initialized():
         if address:
             check_address(address)
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        except Exception as e:  # Ray raises ConnectionError, RuntimeError, ... with long messages
+            where = f"at {address}" if address else "locally"
+            raise ValueError(f"cannot start or join a Ray cluster {where}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
         started = True
     try:
         task = ray.remote(num_cpus=1)(execute_job)
