@@ -8,7 +8,8 @@ LeakyRelu(negative_slope=0.2)
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from . import theory
+from . import approx, theory
+from .approx import approximate, pau
 from .nn import ActivationModule, GatedMLP, replace_activations
 from .theory import init_
 from .zoo import (Activation, ActivationSpec, Param, Properties, UnknownActivationError, get, list_activations,
@@ -19,6 +20,6 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["Activation", "ActivationModule", "ActivationSpec", "GatedMLP", "Param", "Properties", "UnknownActivationError",
+__all__ = ["approx", "approximate", "pau", "Activation", "ActivationModule", "ActivationSpec", "GatedMLP", "Param", "Properties", "UnknownActivationError",
            "get", "init_", "list_activations", "register", "replace_activations", "spec", "theory", "unregister",
            "__version__"]
