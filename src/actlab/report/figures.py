@@ -1,0 +1,125 @@
+"""Figures of the report: each is saved as PNG and SVG beside the page and embedded in it as a PNG.
+
+Charts read verdicts and specs only (plain data); nothing here trains or opens the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+_DPI = 100
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def slug(text: str) -> str:
+    """A safe file and anchor fragment: ``gelu(approximate='tanh')`` -> ``gelu-approximate-tanh``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+@dataclass(frozen=True)
+class SavedFigure:
+    name: str  # file stem under figures/
+    png: Path
+    svg: Path
+    data_uri: str  # the PNG, base64, for embedding
+    alt: str
+
+
+class FigureWriter:
+    """Saves figures under ``out/figures`` (PNG and SVG) and hands back the embeddable PNG."""
+
+    def __init__(self, out: Path):
+        self.dir = out / "figures"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.saved: list[SavedFigure] = []
+
+    def save(self, fig: Any, name: str, alt: str) -> SavedFigure:
+        plt = _plt()
+        try:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=_DPI)
+            png, svg = self.dir / f"{name}.png", self.dir / f"{name}.svg"
+            png.write_bytes(buf.getvalue())
+            fig.savefig(svg, format="svg")
+        finally:
+            plt.close(fig)
+        uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        f = SavedFigure(name, png, svg, uri, alt)
+        self.saved.append(f)
+        return f
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def metric_chart(summary: dict[str, dict[str, dict[str, float]]], metric: str, direction: str, *, title: str,
+                 baseline: str | None = None, compared: Sequence[str] = (), highlight: str | None = None):
+    """Per-activation mean of ``metric`` with its CI, best first in the claim's ``direction``.
+
+    Baseline grey, compared activations blue, ``highlight`` (the evaluated activation) red, the rest light.
+    """
+    plt = _plt()
+    rows = [(a, s[metric]) for a, s in summary.items() if metric in s and _finite(s[metric].get("mean"))]
+    rows.sort(key=lambda r: -r[1]["mean"] if direction == "higher" else r[1]["mean"])
+    fig, ax = plt.subplots(figsize=(6.4, 0.32 * max(len(rows), 3) + 1.1))
+    names = [a for a, _ in rows]
+    means = [s["mean"] for _, s in rows]
+    lo = [s["mean"] - s["lo"] if _finite(s.get("lo")) else 0.0 for _, s in rows]
+    hi = [s["hi"] - s["mean"] if _finite(s.get("hi")) else 0.0 for _, s in rows]
+    colors = ["#c0392b" if a == highlight else "#7f8c8d" if a == baseline else "#2e86c1" if a in compared
+              else "#aab7c4" for a in names]
+    y = list(range(len(rows)))
+    ax.barh(y, means, xerr=[lo, hi], color=colors, ecolor="#333333", capsize=2, height=0.7)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    if means:
+        span = max(m + h for m, h in zip(means, hi)) - min(m - l for m, l in zip(means, lo))
+        left = min(m - l for m, l in zip(means, lo))
+        right = max(m + h for m, h in zip(means, hi))
+        if left > 0 and span < 0.5 * right:  # zoom in when every bar is far from zero (accuracies)
+            ax.set_xlim(max(0.0, left - 0.15 * max(span, 1e-9)), right + 0.05 * max(span, 1e-9))
+    else:
+        ax.text(0.5, 0.5, "no finished units", ha="center", va="center", transform=ax.transAxes)
+    best = "higher" if direction == "higher" else "lower"
+    ax.set_xlabel(f"{metric} (mean, 95% CI over seeds; {best} ranks first)", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def verdict_overview(rows: Sequence[dict[str, Any]]):
+    """The dashboard's overview: every claim's status as a coloured cell (ids on the x axis)."""
+    plt = _plt()
+    colors = {"supported": "#27ae60", "refuted": "#c0392b", "inconclusive": "#e1a100", "not run yet": "#d5d8dc",
+              "error": "#6c3483"}
+    fig, ax = plt.subplots(figsize=(9.0, 1.5))
+    for i, r in enumerate(rows):
+        ax.add_patch(plt.Rectangle((i, 0), 0.92, 1, color=colors.get(r["status"], "#d5d8dc")))
+        ax.text(i + 0.46, 0.5, r["id"][1:], ha="center", va="center", fontsize=7,
+                color="white" if r["status"] in ("supported", "refuted", "error") else "black")
+    ax.set_xlim(0, max(len(rows), 1))
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    counts = {s: sum(r["status"] == s for r in rows) for s in colors}
+    legend = [plt.Rectangle((0, 0), 1, 1, color=c) for s, c in colors.items() if counts[s]]
+    ax.legend(legend, [f"{s} ({counts[s]})" for s in colors if counts[s]], loc="upper center",
+              bbox_to_anchor=(0.5, -0.05), ncol=5, frameon=False, fontsize=8)
+    ax.set_title("claims C01–C26", fontsize=9)
+    fig.tight_layout()
+    return fig

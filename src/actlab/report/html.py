@@ -1,0 +1,267 @@
+"""HTML pieces of the report: one self-contained page (inline CSS, embedded figures, no JavaScript).
+
+Everything shown is escaped here; numbers are formatted here.  Anchors: ``claim-C01``, ``act-<slug>``
+(``act-relu``, ``act-gelu-approximate-tanh``), ``dashboard``, ``activations``, ``methodology``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Iterable, Sequence
+
+from .figures import SavedFigure, slug
+
+STATUSES = ("supported", "refuted", "inconclusive", "not run yet", "error")
+
+CSS = """
+:root { --fg:#1c2833; --muted:#5d6d7e; --line:#d5d8dc; --bg:#ffffff; --soft:#f4f6f7; --link:#1f618d; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       color: var(--fg); background: var(--bg); margin: 0; }
+header { background: #1c2833; color: #fff; padding: 18px 28px; }
+header h1 { margin: 0 0 4px 0; font-size: 22px; }
+header p { margin: 0; color: #d5dbdb; }
+nav { position: sticky; top: 0; background: var(--soft); border-bottom: 1px solid var(--line); padding: 6px 28px;
+      z-index: 2; }
+nav a { margin-right: 16px; color: var(--link); text-decoration: none; font-weight: 600; }
+main { padding: 8px 28px 40px 28px; max-width: 1280px; }
+h2 { border-bottom: 2px solid var(--line); padding-bottom: 4px; margin-top: 34px; }
+h3 { margin: 22px 0 6px 0; }
+a { color: var(--link); }
+table { border-collapse: collapse; margin: 8px 0 14px 0; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; text-align: left; }
+th { background: var(--soft); font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600;
+         white-space: nowrap; }
+.b-supported { background: #27ae60; color: #fff; } .b-refuted { background: #c0392b; color: #fff; }
+.b-inconclusive { background: #e1a100; color: #1c2833; } .b-not-run-yet { background: #d5d8dc; color: #1c2833; }
+.b-error { background: #6c3483; color: #fff; }
+.muted { color: var(--muted); } .small { font-size: 12px; }
+.thumb { width: 260px; height: auto; display: block; }
+figure { margin: 8px 0 14px 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { font-size: 12px; color: var(--muted); }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 18px; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; background: #fff; }
+.card h3 { margin-top: 4px; }
+.formula { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--soft);
+           padding: 2px 6px; border-radius: 3px; }
+.claim { border-left: 4px solid var(--line); padding-left: 12px; margin: 18px 0; }
+.hl td { background: #fdedec; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+.kv td:first-child { color: var(--muted); white-space: nowrap; }
+"""
+
+
+def esc(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def fmt(v: Any, digits: int = 4) -> str:
+    """A number for people: 4 significant digits, ∞, — for missing."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "—"
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        return f"{v:.{digits}g}".replace("-", "−")
+    if isinstance(v, str) and v in ("inf", "-inf"):
+        return "∞" if v == "inf" else "−∞"
+    return str(v)
+
+
+def signed(v: Any) -> str:
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+        return "+" + fmt(v)
+    return fmt(v)
+
+
+def effect_text(v: dict[str, Any] | None) -> str:
+    """``+0.0187 [0.0076, 0.0298]`` (effect and CI) or — ."""
+    if not v or v.get("effect") is None:
+        return "—"
+    ci = v.get("ci")
+    ci_txt = f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci and None not in ci else " (no CI: fewer than 2 seeds)"
+    return f"{signed(v['effect'])}{ci_txt}"
+
+
+def badge(status: str) -> str:
+    return f'<span class="badge b-{slug(status)}">{esc(status)}</span>'
+
+
+def img(fig: SavedFigure, cls: str = "") -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f'<img{c} src="{fig.data_uri}" alt="{esc(fig.alt)}" data-figure="{esc(fig.name)}">'
+
+
+def figure(fig: SavedFigure, caption: str) -> str:
+    return (f"<figure>{img(fig)}<figcaption>{esc(caption)} "
+            f'(<a href="figures/{esc(fig.png.name)}">PNG</a>, <a href="figures/{esc(fig.svg.name)}">SVG</a>)'
+            "</figcaption></figure>")
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "", row_cls: Sequence[str] | None = None) -> str:
+    """``rows`` are already-escaped HTML cells."""
+    c = f' class="{cls}"' if cls else ""
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = []
+    for i, r in enumerate(rows):
+        rc = f' class="{row_cls[i]}"' if row_cls and row_cls[i] else ""
+        body.append(f"<tr{rc}>" + "".join(_cell(x) for x in r) + "</tr>")
+    return f"<table{c}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _cell(x: str) -> str:
+    if x.startswith("<td"):
+        return x
+    return f"<td>{x}</td>"
+
+
+def num(v: Any) -> str:
+    return f'<td class="num">{esc(fmt(v))}</td>'
+
+
+def page(title: str, subtitle: str, nav: Sequence[tuple[str, str]], body: str) -> str:
+    links = "".join(f'<a href="#{esc(anchor)}">{esc(label)}</a>' for anchor, label in nav)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            f'<header id="top"><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>'
+            f"<nav>{links}</nav><main>{body}</main></body></html>\n")
+
+
+class Anchors:
+    """Unique anchor ids per activation name (two names may slug the same)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def act(self, name: str) -> str:
+        if name not in self._ids:
+            base = "act-" + slug(name)
+            cand, k = base, 2
+            while cand in self._used:
+                cand, k = f"{base}-{k}", k + 1
+            self._ids[name] = cand
+            self._used.add(cand)
+        return self._ids[name]
+
+    def known(self, name: str) -> bool:
+        return name in self._ids
+
+
+def act_link(name: str, anchors: Anchors) -> str:
+    if anchors.known(name):
+        return f'<a href="#{anchors.act(name)}">{esc(name)}</a>'
+    return esc(name)
+
+
+def claim_link(cid: str, text: str | None = None) -> str:
+    return f'<a href="#claim-{esc(cid)}">{esc(text or cid)}</a>'
+
+
+# -- activation cards -------------------------------------------------------------------------------
+
+_MOMENTS = (("mean", "E[φ(z)]"), ("second", "E[φ(z)²]"), ("var", "Var[φ(z)]"), ("d1_mean", "E[φ′(z)]"),
+            ("d1_second", "E[φ′(z)²]"))
+
+
+def _reason(entry: dict[str, Any]) -> str:
+    return f'— <span class="muted small">({esc(entry.get("reason") or "not available")})</span>'
+
+
+def theory_html(th: dict[str, Any]) -> str:
+    parts = []
+    m = th["moments"]
+    if m["value"]:
+        rows = [(esc(label), num(m["value"][k])) for k, label in _MOMENTS]
+        parts.append("<p><b>Moments</b> under z ~ N(0, 1)</p>" + table(("quantity", "value"), rows, cls="kv"))
+    else:
+        parts.append(f"<p><b>Moments</b>: {_reason(m)}</p>")
+    g = th["gain"]
+    if g["value"]:
+        gv = g["value"]
+        torch_txt = fmt(gv["torch_gain"]) if gv["torch_gain"] is not None else "—"
+        parts.append(f"<p><b>Gain</b> (second moment, q = {fmt(gv['q'])}): {esc(fmt(gv['gain']))} · "
+                     f"torch.nn.init.calculate_gain: {esc(torch_txt)} "
+                     f'<span class="muted small">({esc(gv["note"])})</span></p>')
+    else:
+        parts.append(f"<p><b>Gain</b>: {_reason(g)}</p>")
+    e = th["edge_of_chaos"]
+    if e["value"]:
+        ev = e["value"]
+        q_txt = "q* → 0 (limit)" if ev["q"] == 0 else f"q* = {fmt(ev['q'])}"
+        stable = "" if ev["stable"] else " (q* is not a stable fixed point)"
+        parts.append(f"<p><b>Edge of chaos</b> at σ_b = 0: σ_w = {esc(fmt(ev['sigma_w']))}, {esc(q_txt)}, "
+                     f"χ₁ = {esc(fmt(ev['chi1']))}{esc(stable)}</p>")
+    else:
+        parts.append(f"<p><b>Edge of chaos</b> at σ_b = 0: none {_reason(e)}</p>")
+    ic = th["icnn"]
+    if ic["value"]:
+        iv = ic["value"]
+        verdict = "admissible" if iv["admissible"] else "not admissible"
+        why = f"monotone: {fmt(iv['monotone'])}, convex: {fmt(iv['convex'])} ({iv['source']}"
+        why += "" if iv["consistent"] else "; the grid check disagrees with the declaration"
+        parts.append(f"<p><b>Input-convex networks</b> (C26): {esc(verdict)} "
+                     f'<span class="muted small">{esc(why)})</span></p>')
+    else:
+        parts.append(f"<p><b>Input-convex networks</b>: {_reason(ic)}</p>")
+    return "".join(parts)
+
+
+def properties_html(card: dict[str, Any]) -> str:
+    props = card.get("properties")
+    if not props:
+        return '<p><b>Properties</b>: <span class="muted">none declared (a user callable; derivatives by autograd)</span></p>'
+    rows = [(esc(k.replace("_", " ")), esc(fmt(v))) for k, v in props.items()]
+    return "<p><b>Properties</b> (declared, checked by the contract tests)</p>" + table(("property", "value"), rows, cls="kv")
+
+
+def params_html(card: dict[str, Any]) -> str:
+    if not card.get("params"):
+        return ""
+    rows = [(esc(p["name"]), num(p["value"]), esc(p["allowed"]), esc(fmt(p["learnable"]))) for p in card["params"]]
+    return "<p><b>Parameters</b></p>" + table(("parameter", "value", "allowed", "learnable"), rows)
+
+
+def ranks_html(act_ranks: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    if not act_ranks:
+        return '<p><b>Rank in each study</b>: <span class="muted">no stored results include it yet</span></p>'
+    rows = []
+    for cid, r in act_ranks:
+        ci = f"[{fmt(r['lo'])}, {fmt(r['hi'])}]" if r.get("lo") is not None and r.get("hi") is not None else ""
+        rows.append((claim_link(cid), f'<td class="num">{r["rank"]} of {r["of"]}</td>',
+                     esc(f"{r['metric']} ({r['direction']} first)"), f'<td class="num">{esc(fmt(r["mean"]))} {esc(ci)}</td>'))
+    return "<p><b>Rank in each study</b> (by the claim's headline metric)</p>" + table(
+        ("claim", "rank", "metric", "mean [95% CI]"), rows)
+
+
+def activation_card(anchor: str, card: dict[str, Any], plot: SavedFigure | None, theory: dict[str, Any] | None,
+                    act_ranks: Sequence[tuple[str, dict[str, Any]]], *, note: str = "") -> str:
+    head = (f'<div class="card" id="{esc(anchor)}"><h3>{esc(card["name"])}</h3>'
+            f"<p>{esc(card.get('summary', ''))}</p>")
+    if card.get("formula"):
+        head += f'<p><b>Formula</b>: <span class="formula">{esc(card["formula"])}</span></p>'
+    if card.get("family"):
+        head += (f'<p class="small muted">family {esc(card["family"])} · {esc(card.get("reference", ""))}'
+                 + (f" · gate {esc(card['gate'])}" if card.get("gate") else "") + "</p>")
+    if note:
+        head += f'<p class="muted">{esc(note)}</p>'
+    body = ""
+    if plot is not None:
+        body += figure(plot, f"φ, φ′ and φ″ of {card['name']}" + (" (through its gate)" if card.get("gate") else ""))
+    body += params_html(card) if card.get("params") is not None else ""
+    if card.get("properties", "missing") != "missing":
+        body += properties_html(card)
+    if theory is not None:
+        body += theory_html(theory)
+    body += ranks_html(act_ranks)
+    return head + body + "</div>"
