@@ -163,10 +163,11 @@ def register(app: typer.Typer) -> None:
         elif parquet is None:
             from rich.table import Table
 
-            t = Table("study", "config", "profile", "activation", "seed", "status", "seconds", "key metrics")
+            t = Table("study", "config", "activation", "seed", "status", "s", "metrics (all: --csv)")
             for r in recs:
-                keys = [k for k in r.metrics if not k.endswith(("best_test_acc", "reached_target", "final_train_loss"))][:4]
-                t.add_row(r.study, r.config_hash[:8], r.profile, r.activation, str(r.seed), r.status, f"{r.seconds:.1f}",
+                # headline metrics: the study-level ones (no "task/" prefix) first; --json/--csv give all
+                keys = [k for k in sorted(r.metrics) if "/" not in k][:3] or sorted(r.metrics)[:3]
+                t.add_row(r.study, f"{r.config_hash[:8]} {r.profile}", r.activation, str(r.seed), r.status, f"{r.seconds:.1f}",
                           ", ".join(f"{k}={_fmt(r.metrics[k])}" for k in keys) or (r.error or ""))
             console.print(t)
             console.print(f"{len(recs)} record(s) in {db.path}", highlight=False)
