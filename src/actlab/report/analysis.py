@@ -50,8 +50,23 @@ def _gain(act: Activation) -> dict[str, Any]:
     return gain_report(act)
 
 
+_CACHE: dict[str, dict[str, Any]] = {}
+
+
 def theory_card(act: Activation) -> dict[str, Any]:
-    """``{"moments", "gain", "edge_of_chaos", "icnn"}``, each ``{"value": ..., "reason": ...}``."""
+    """``{"moments", "gain", "edge_of_chaos", "icnn"}``, each ``{"value": ..., "reason": ...}``.
+
+    Registered activations are pure functions of their canonical name, so their numbers are computed
+    once per process; a user's callable is recomputed every time (its code may have changed).
+    """
+    if act.spec.user:
+        return _theory_card(act)
+    if act.name not in _CACHE:
+        _CACHE[act.name] = _theory_card(act)
+    return _CACHE[act.name]
+
+
+def _theory_card(act: Activation) -> dict[str, Any]:
     if act.is_gated:
         reason = (f"{act.name} is a gated unit gate(a)·b; theory describes pointwise functions "
                   f"(see the card of its gate, {act.gate.name})")

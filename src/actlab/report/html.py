@@ -92,8 +92,9 @@ def effect_text(v: dict[str, Any] | None) -> str:
     return f"{signed(v['effect'])}{ci_txt}"
 
 
-def badge(status: str) -> str:
-    return f'<span class="badge b-{slug(status)}">{esc(status)}</span>'
+def badge(status: str, label: str | None = None) -> str:
+    """A coloured verdict badge; ``label`` replaces the status text (the colour stays the status's)."""
+    return f'<span class="badge b-{slug(status)}">{esc(label or status)}</span>'
 
 
 def img(fig: SavedFigure, cls: str = "") -> str:
