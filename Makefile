@@ -4,9 +4,9 @@ VENV    ?= .venv
 BIN      = $(VENV)/bin
 # The CPU build of torch that installs here; an unpinned torch pulls a multi-GB CUDA build.
 TORCH   ?= torch==2.13.0
-OUT     ?= actlab-gallery
+OUT     ?= actlab-report
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test install install-dev chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,11 +24,23 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# every study's quick profile on the default set (resumable through the store), then the HTML report
 demo: $(VENV)/.installed
-	$(BIN)/actlab gallery --out $(OUT)
+	$(BIN)/actlab tour --profile quick --out $(OUT)
+	@echo "open $(OUT)/index.html"
 
-test: $(VENV)/.installed-dev
+# The report's browser test drives Debian's chromium (playwright comes with the dev extra; it downloads
+# no browser).  Root installs chromium with apt-get; otherwise the test is skipped and says why.
+chromium:
+	@if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || [ -n "$$ACTLAB_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "warning: could not install chromium with apt-get; the report's browser test will be skipped"; \
+	else echo "note: chromium is missing and installing it needs root (apt-get install chromium);" \
+	  "the report's browser test will be skipped"; fi
+
+test: $(VENV)/.installed-dev chromium
 	$(BIN)/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) actlab-gallery .pytest_cache
