@@ -99,18 +99,28 @@ def tour(profile: str = "quick", store: Path | None = None, out: Path = Path("ac
          jobs: int | None = None, studies: Sequence[Any] | None = None, quiet: bool = False,
          log: Log = _quiet) -> dict[str, Any]:
     """Every registered study on its default activations with ``profile``, then the report in ``out``."""
-    from .engine import default_path
     from .report import write_report
     from .report.page import prepare_out
 
     t0 = time.time()
     studies = _studies(studies)
+    _check_profile(studies, profile)
     prepare_out(out)  # fail before hours of work, not after
-    store = Path(store).expanduser() if store is not None else default_path()
+    store = _usable_store(store)
     rows = run_studies(studies, profile, store, jobs=jobs, quiet=quiet, log=log)
     log("writing the report")
     report = write_report(out, store, studies=studies, profile=profile, progress=log)
     return {"profile": profile, "store": str(store), "studies": rows, "report": report, "seconds": time.time() - t0}
+
+
+def _usable_store(store: Path | None) -> Path:
+    """The store path, opened once for writing so a locked, read-only or corrupt store fails (StoreError)
+    before any work or output."""
+    from .engine import Store, default_path
+
+    path = Path(store).expanduser() if store is not None else default_path()
+    Store(path).close()
+    return path
 
 
 def fatal_findings(findings: Sequence[Any]) -> list[Any]:
@@ -149,7 +159,6 @@ def evaluate(target: Any, profile: str = "quick", out: Path = Path("actlab-evalu
     ``target``: ``"my_pkg.my_module:MyActivation"`` (a function, an ``nn.Module`` instance or class),
     a zoo name or spec string, or an importable module-level object.
     """
-    from .engine import default_path
     from .report.evaluation import write_evaluation
     from .report.page import prepare_out
     from .zoo import DEFAULT_SET, get
@@ -165,7 +174,7 @@ def evaluate(target: Any, profile: str = "quick", out: Path = Path("actlab-evalu
     studies = _studies(studies)
     _check_profile(studies, profile)
     prepare_out(out)
-    store = Path(store).expanduser() if store is not None else default_path()
+    store = _usable_store(store)
     log(f"{act.name}: {sum(f.ok for f in findings)}/{len(findings)} checks passed; running {len(studies)} studies")
     rows = run_studies(studies, profile, store, extra=[text], jobs=jobs, quiet=quiet, log=log)
     log("writing the report card")

@@ -35,8 +35,8 @@ def _run(fn: Callable[[], T]) -> T:
 
 def _print_report_summary(rep: dict[str, Any]) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in rep.get("counts", {}).items())
-    console.print(f"report: {rep['index']}" + (f" ({counts})" if counts else ""), highlight=False)
-    console.print(f"figures: {len(rep['figures'])} files in {Path(rep['index']).parent / 'figures'}", highlight=False)
+    console.print(f"report: {rep['index']}" + (f" ({counts})" if counts else ""), highlight=False, soft_wrap=True)
+    console.print(f"figures: {len(rep['figures'])} files in {Path(rep['index']).parent / 'figures'}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
             return
         console.print(timing_table(res["studies"]), highlight=False, soft_wrap=True)
         _print_report_summary(res["report"])
-        console.print(f"tour took {res['seconds']:.1f}s; store {res['store']}", highlight=False)
+        console.print(f"tour took {res['seconds']:.1f}s; store {res['store']}", highlight=False, soft_wrap=True)
         if any(r.get("error") for r in res["studies"]):
             raise typer.Exit(1)
 
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
             vs = c["versus_baseline"]
             where = f"rank {r['rank']} of {r['of']} on {r['metric']}" if r else (c["why"] or "no result")
             vs_txt = f"; {vs['reading']} (effect {vs['effect']:.4g})" if vs and vs.get("effect") is not None else ""
-            console.print(f"{c['claim']}: {where}{vs_txt}", highlight=False)
-        console.print(f"report card: {res['report']['index']}", highlight=False)
+            console.print(f"{c['claim']}: {where}{vs_txt}", highlight=False, soft_wrap=True)
+        console.print(f"report card: {res['report']['index']}", highlight=False, soft_wrap=True)
         if any(r.get("error") for r in res["studies"]):
             raise typer.Exit(1)
