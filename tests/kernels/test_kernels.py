@@ -158,6 +158,14 @@ def test_plan_keeps_at_most_the_input(name):
     assert sum(v for v in kept.values() if v > 1) <= x.numel(), plan(act)
 
 
+def test_plan_does_not_depend_on_the_grad_mode_of_the_first_call():
+    act = actlab.get("quick_gelu")
+    plan.cache_clear()
+    with torch.no_grad():
+        act(torch.randn(8))
+    assert plan(act).saved_tensors > 1 and plan(act).kind == "lean"
+
+
 def test_plan_is_measured_not_listed():
     assert plan(actlab.get("squareplus")).kind == "lean"  # composite: autograd would keep 4 tensors
     assert plan(actlab.get("squareplus")).saved_tensors > 1

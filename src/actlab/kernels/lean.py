@@ -74,7 +74,8 @@ def _saved_count(fn: Callable[[torch.Tensor], torch.Tensor]) -> int:
         count[0] += t.numel() == x.numel()
         return t
 
-    with saved_tensors_hooks(pack, lambda t: t):
+    # enable_grad: the plan is cached, so a first call under torch.no_grad() must not measure "nothing saved"
+    with torch.enable_grad(), saved_tensors_hooks(pack, lambda t: t):
         fn(x)
     return count[0]
 
