@@ -9,11 +9,14 @@ How it is fused depends on the device:
 
 * CUDA tensors use the Triton kernels (:mod:`actlab.kernels._triton`, imported lazily), one read of
   each input and one write of each output.
-* Elsewhere (CPU) there is no kernel compiler to rely on, so the computation is *cache-blocked*: the
-  tensors are walked in blocks of ``BLOCK`` elements, every intermediate of a block lives in cache
-  (L2), and each output is written once into a buffer allocated once.  Eager PyTorch instead
-  allocates a fresh full-size tensor for every intermediate (on CPU each is page-faulted in) and
-  streams it through memory.
+* CPU tensors of float32/float64 use the C++ kernels (:mod:`actlab.kernels._cpu`, compiled at first
+  use and cached on disk): one vectorised, multi-threaded loop per pass, again one read of each input
+  and one write of each output.
+* Otherwise (half formats on CPU, no compiler, ``ACTLAB_NO_CPP=1``, a gate the kernels lack) the
+  computation is *cache-blocked* torch ops: the tensors are walked in blocks of ``BLOCK`` elements,
+  every intermediate of a block lives in cache (L2), and each output is written once into a buffer
+  allocated once.  This path is correct everywhere but slower than eager on CPU (issue 7: a
+  recompute-based backward in torch ops makes more memory passes than eager autograd).
 
 Reduced precision inputs are computed in float32 per block and cast back.  Inside ``torch.func``
 transforms, and for double backward, the same Function uses differentiable reference formulas.
@@ -28,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ..zoo.activation import Activation, _compute_dtype
+from . import _cpu
 from ._conventions import check_float, derivative, transformed, value
 
 __all__ = ["gated", "gated_reference", "GatedFunction", "PackedGatedFunction", "BLOCK", "triton_gate_code"]
@@ -35,7 +39,8 @@ __all__ = ["gated", "gated_reference", "GatedFunction", "PackedGatedFunction", "
 #: elements per cache block (4 float32 operands of 64 Ki elements = 1 MiB, the L2 of one core here)
 BLOCK = 1 << 16
 
-Backend = Literal["auto", "torch", "triton"]
+Backend = Literal["auto", "torch", "triton", "cpp"]
+Kind = Literal["torch", "triton", "cpp"]  # a resolved backend
 
 GateFwd = Callable[[torch.Tensor], torch.Tensor]
 GateBwd = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]  # (grad_of_gate, a, out) -> writes out
@@ -132,8 +137,16 @@ def _all_finite(a: torch.Tensor) -> bool:
     return bool(torch.isfinite(a.sum(dtype=torch.float64 if a.dtype == torch.float64 else torch.float32)))
 
 
-def _blocked_forward(gate: Activation, a2: torch.Tensor, b2: torch.Tensor, c2: torch.Tensor) -> None:
-    """c2 = gate(a2) * b2 block by block (2-D views of equal shape)."""
+def _rows_ok(t: torch.Tensor) -> torch.Tensor:
+    """``t`` if its rows are contiguous (what the C++ kernels walk), else a contiguous copy."""
+    return t if t.stride(-1) == 1 or t.shape[-1] == 1 else t.contiguous()
+
+
+def _blocked_forward(gate: Activation, a2: torch.Tensor, b2: torch.Tensor, c2: torch.Tensor, kind: Kind = "torch") -> None:
+    """c2 = gate(a2) * b2 (2-D views of equal shape): by the C++ kernel, or block by block in torch ops."""
+    if kind == "cpp":
+        _cpu.forward(_cpu.gate_args(gate), _rows_ok(a2), _rows_ok(b2), c2)  # type: ignore[arg-type]
+        return
     native = _native_gate(gate) if _all_finite(a2) else None
     half = a2.dtype != _compute_dtype(a2.dtype)
     with torch.no_grad():
@@ -146,8 +159,11 @@ def _blocked_forward(gate: Activation, a2: torch.Tensor, b2: torch.Tensor, c2: t
 
 
 def _blocked_backward(gate: Activation, a2: torch.Tensor, b2: torch.Tensor, dc2: torch.Tensor,
-                      da2: torch.Tensor, db2: torch.Tensor) -> None:
-    """da2 = dc2 * b2 * gate'(a2), db2 = dc2 * gate(a2) block by block; gate(a) is recomputed."""
+                      da2: torch.Tensor, db2: torch.Tensor, kind: Kind = "torch") -> None:
+    """da2 = dc2 * b2 * gate'(a2), db2 = dc2 * gate(a2); gate(a) is recomputed (``da2`` may be ``dc2``)."""
+    if kind == "cpp":
+        _cpu.backward(_cpu.gate_args(gate), _rows_ok(a2), _rows_ok(b2), _rows_ok(dc2), da2, db2)  # type: ignore[arg-type]
+        return
     native = _native_gate(gate) if _all_finite(a2) else None
     half = a2.dtype != _compute_dtype(a2.dtype)
     with torch.no_grad():
@@ -178,9 +194,28 @@ def _as_rows(*ts: torch.Tensor) -> list[torch.Tensor]:
     return [t.reshape(-1, last) for t in ts]
 
 
-def _use_triton(backend: Backend, gate: Activation, *ts: torch.Tensor) -> bool:
+def _cpp_ok(gate: Activation, *ts: torch.Tensor) -> str | None:
+    """Why the C++ kernels cannot take these tensors (None if they can)."""
+    if not all(t.device.type == "cpu" for t in ts):
+        return f"tensors on {ts[0].device}"
+    if ts[0].dtype not in _cpu.DTYPES:
+        return f"{ts[0].dtype} (they take float32 and float64)"
+    if _cpu.gate_args(gate) is None:
+        return f"the gate {gate.name}"
+    return None
+
+
+def _resolve(backend: Backend, gate: Activation, *ts: torch.Tensor) -> Kind:
+    """The backend that runs: ``auto`` is Triton for CUDA tensors, C++ for CPU float32/64, else torch ops."""
     if backend == "torch":
-        return False
+        return "torch"
+    if backend == "cpp":
+        why = _cpp_ok(gate, *ts)
+        if why is not None:
+            raise ValueError(f"backend='cpp' does not support {why}; use backend='auto' or 'torch'")
+        if not _cpu.available():
+            raise RuntimeError(f"backend='cpp': the C++ kernels could not be built here ({_cpu.reason()})")
+        return "cpp"
     from . import triton_available
 
     interp = triton_available(interpret_only=True)
@@ -192,8 +227,12 @@ def _use_triton(backend: Backend, gate: Activation, *ts: torch.Tensor) -> bool:
                              f"got a tensor on {ts[0].device}")
         if not triton_available():
             raise RuntimeError("backend='triton' needs the triton package: pip install 'actlab[gpu]'")
-        return True
-    return all(t.is_cuda for t in ts) and triton_gate_code(gate) is not None and triton_available()
+        return "triton"
+    if all(t.is_cuda for t in ts) and triton_gate_code(gate) is not None and triton_available():
+        return "triton"
+    if _cpp_ok(gate, *ts) is None and _cpu.available():
+        return "cpp"
+    return "torch"
 
 
 # -- autograd Functions ---------------------------------------------------------------------------
@@ -203,24 +242,24 @@ class GatedFunction(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(a: torch.Tensor, b: torch.Tensor, act: Activation, use_triton: bool) -> torch.Tensor:  # type: ignore[override]
+    def forward(a: torch.Tensor, b: torch.Tensor, act: Activation, kind: Kind) -> torch.Tensor:  # type: ignore[override]
         gate = act.gate
         if transformed(a, b):
             return gated_reference(act, a, b)
-        if use_triton:
+        if kind == "triton":
             from . import _triton
 
             return _triton.gated_forward(triton_gate_code(gate), _beta(gate), a, b)  # type: ignore[arg-type]
         c = torch.empty(a.shape, dtype=a.dtype, device=a.device)
         a2, b2 = _as_rows(a, b)
-        _blocked_forward(gate, a2, b2, c.view(a2.shape))
+        _blocked_forward(gate, a2, b2, c.view(a2.shape), kind)
         return c
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        a, b, act, use_triton = inputs
+        a, b, act, kind = inputs
         ctx.save_for_backward(a, b)
-        ctx.act, ctx.use_triton = act, use_triton
+        ctx.act, ctx.kind = act, kind
 
     @staticmethod
     def backward(ctx: Any, dc: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
@@ -229,7 +268,7 @@ class GatedFunction(torch.autograd.Function):
         if torch.is_grad_enabled() or transformed(a, b, dc):
             da, db = _ref_backward(gate, a, b, dc)
             return da, db, None, None
-        if ctx.use_triton:
+        if ctx.kind == "triton":
             from . import _triton
 
             da, db = _triton.gated_backward(triton_gate_code(gate), _beta(gate), a, b, dc)  # type: ignore[arg-type]
@@ -237,7 +276,7 @@ class GatedFunction(torch.autograd.Function):
         da = torch.empty(a.shape, dtype=a.dtype, device=a.device)
         db = torch.empty(b.shape, dtype=b.dtype, device=b.device)
         a2, b2, dc2 = _as_rows(a, b, dc)
-        _blocked_backward(gate, a2, b2, dc2, da.view(a2.shape), db.view(a2.shape))
+        _blocked_backward(gate, a2, b2, dc2, da.view(a2.shape), db.view(a2.shape), ctx.kind)
         return da, db, None, None
 
 
@@ -250,26 +289,26 @@ class PackedGatedFunction(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(x: torch.Tensor, act: Activation, use_triton: bool) -> torch.Tensor:  # type: ignore[override]
+    def forward(x: torch.Tensor, act: Activation, kind: Kind) -> torch.Tensor:  # type: ignore[override]
         gate = act.gate
         f = x.shape[-1] // 2
         if transformed(x):
             b, a = x.chunk(2, dim=-1)
             return gated_reference(act, a, b)
-        if use_triton:
+        if kind == "triton":
             from . import _triton
 
             return _triton.packed_forward(triton_gate_code(gate), _beta(gate), x)  # type: ignore[arg-type]
         x2 = x.reshape(-1, 2 * f)
         c = torch.empty((*x.shape[:-1], f), dtype=x.dtype, device=x.device)
-        _blocked_forward(gate, x2[:, f:], x2[:, :f], c.view(-1, f))
+        _blocked_forward(gate, x2[:, f:], x2[:, :f], c.view(-1, f), kind)
         return c
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        x, act, use_triton = inputs
+        x, act, kind = inputs
         ctx.save_for_backward(x)
-        ctx.act, ctx.use_triton = act, use_triton
+        ctx.act, ctx.kind = act, kind
 
     @staticmethod
     def backward(ctx: Any, dc: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
@@ -280,14 +319,14 @@ class PackedGatedFunction(torch.autograd.Function):
             b, a = x.chunk(2, dim=-1)
             da, db = _ref_backward(gate, a, b, dc)
             return torch.cat([db, da], dim=-1), None, None
-        if ctx.use_triton:
+        if ctx.kind == "triton":
             from . import _triton
 
             return _triton.packed_backward(triton_gate_code(gate), _beta(gate), x, dc), None, None  # type: ignore[arg-type]
         x2 = x.reshape(-1, 2 * f)
         dx = torch.empty(x.shape, dtype=x.dtype, device=x.device)
         dx2 = dx.view(-1, 2 * f)
-        _blocked_backward(gate, x2[:, f:], x2[:, :f], dc.reshape(-1, f), dx2[:, f:], dx2[:, :f])
+        _blocked_backward(gate, x2[:, f:], x2[:, :f], dc.reshape(-1, f), dx2[:, f:], dx2[:, :f], ctx.kind)
         return dx, None, None
 
 
@@ -304,15 +343,16 @@ def gated(activation: Any, a: torch.Tensor, b: torch.Tensor | None = None, *, di
         a: the gate input, or the packed tensor when ``b`` is None.
         b: the value input, same shape as ``a``.
         dim: the packed dimension (packed layout only).
-        backend: ``"auto"`` (Triton for CUDA tensors when installed, cache-blocked torch otherwise),
-            ``"torch"`` or ``"triton"`` (CUDA, or any device with ``TRITON_INTERPRET=1``).
+        backend: ``"auto"`` (Triton for CUDA tensors when installed, the C++ kernels for CPU
+            float32/float64 when they build, cache-blocked torch ops otherwise), ``"torch"``,
+            ``"triton"`` (CUDA, or any device with ``TRITON_INTERPRET=1``) or ``"cpp"``.
     """
     from ..zoo import get
 
     act = get(activation)
     gate = _gate(act)
-    if backend not in ("auto", "torch", "triton"):
-        raise ValueError(f"backend={backend!r}: must be 'auto', 'torch' or 'triton'")
+    if backend not in ("auto", "torch", "triton", "cpp"):
+        raise ValueError(f"backend={backend!r}: must be 'auto', 'torch', 'triton' or 'cpp'")
     if b is None:
         check_float(act.name, a)
         if a.dim() == 0:
@@ -320,14 +360,14 @@ def gated(activation: Any, a: torch.Tensor, b: torch.Tensor | None = None, *, di
         if a.shape[dim] % 2:
             raise ValueError(f"{act.name}: dimension {dim} has odd size {a.shape[dim]}; cannot split in halves")
         x = a if dim in (-1, a.dim() - 1) else a.movedim(dim, -1)
-        y = PackedGatedFunction.apply(x, act, _use_triton(backend, gate, x))
+        y = PackedGatedFunction.apply(x, act, _resolve(backend, gate, x))
         return y if x is a else y.movedim(-1, dim)
     check_float(act.name, a, b)
     if a.shape != b.shape:
         raise ValueError(f"{act.name}: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.dtype != b.dtype:
         raise TypeError(f"{act.name}: a and b must have the same dtype, got {a.dtype} and {b.dtype}")
-    return GatedFunction.apply(a, b, act, _use_triton(backend, gate, a, b))
+    return GatedFunction.apply(a, b, act, _resolve(backend, gate, a, b))
 
 
 def bytes_moved(numel: int, itemsize: int) -> dict[str, int]:

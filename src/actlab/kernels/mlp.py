@@ -18,21 +18,21 @@ from torch.autograd.function import once_differentiable
 
 from ..zoo.activation import Activation
 from ._conventions import check_float, transformed
-from .gated import (Backend, _as_rows, _beta, _blocked_backward, _blocked_forward, _gate, _use_triton,
+from .gated import (Backend, Kind, _as_rows, _beta, _blocked_backward, _blocked_forward, _gate, _resolve,
                     gated_reference, triton_gate_code)
 
 __all__ = ["GatedMLP", "gated_mlp", "GatedMLPFunction"]
 
 
-def _h(gate: Activation, a: torch.Tensor, b: torch.Tensor, use_triton: bool) -> torch.Tensor:
+def _h(gate: Activation, a: torch.Tensor, b: torch.Tensor, kind: Kind) -> torch.Tensor:
     h = torch.empty_like(a)
-    if use_triton:
+    if kind == "triton":
         from . import _triton
 
         _triton._launch_fwd(triton_gate_code(gate), _beta(gate), a, b, h)  # type: ignore[arg-type]
     else:
         a2, b2, h2 = _as_rows(a, b, h)
-        _blocked_forward(gate, a2, b2, h2)
+        _blocked_forward(gate, a2, b2, h2, kind)
     return h
 
 
@@ -40,16 +40,16 @@ def _h(gate: Activation, a: torch.Tensor, b: torch.Tensor, use_triton: bool) -> 
 ROWS = 512
 
 
-def _grad_ab(gate: Activation, a: torch.Tensor, b: torch.Tensor, dh: torch.Tensor, use_triton: bool) -> torch.Tensor:
+def _grad_ab(gate: Activation, a: torch.Tensor, b: torch.Tensor, dh: torch.Tensor, kind: Kind) -> torch.Tensor:
     """Overwrite ``dh`` with da and return db (2-D row chunks)."""
     db = torch.empty_like(b)
-    if use_triton:
+    if kind == "triton":
         from . import _triton
 
         _triton._launch_bwd(triton_gate_code(gate), _beta(gate), a, b, dh, dh, db)  # type: ignore[arg-type]
     else:
         a2, b2, dh2, db2 = _as_rows(a, b, dh, db)
-        _blocked_backward(gate, a2, b2, dh2, dh2, db2)
+        _blocked_backward(gate, a2, b2, dh2, dh2, db2, kind)
     return db
 
 
@@ -63,18 +63,18 @@ class GatedMLPFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, wg: torch.Tensor, wu: torch.Tensor, wd: torch.Tensor,  # type: ignore[override]
                 bg: torch.Tensor | None, bu: torch.Tensor | None, bd: torch.Tensor | None,
-                act: Activation, use_triton: bool) -> torch.Tensor:
+                act: Activation, kind: Kind) -> torch.Tensor:
         x2 = x.reshape(-1, x.shape[-1])
         a = F.linear(x2, wg, bg)
         b = F.linear(x2, wu, bu)
         y = torch.empty(x2.shape[0], wd.shape[0], dtype=x.dtype, device=x.device)
         for r in range(0, x2.shape[0], ROWS):
-            h = _h(act.gate, a[r:r + ROWS], b[r:r + ROWS], use_triton)
+            h = _h(act.gate, a[r:r + ROWS], b[r:r + ROWS], kind)
             torch.matmul(h, wd.t(), out=y[r:r + ROWS])
         if bd is not None:
             y += bd
         ctx.save_for_backward(x, a, b, wg, wu, wd)
-        ctx.act, ctx.use_triton = act, use_triton
+        ctx.act, ctx.kind = act, kind
         ctx.biases = (bg is not None, bu is not None, bd is not None)
         return y.view(*x.shape[:-1], wd.shape[0])
 
@@ -82,7 +82,7 @@ class GatedMLPFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, dy: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
         x, a, b, wg, wu, wd = ctx.saved_tensors
-        gate, use_triton = ctx.act.gate, ctx.use_triton
+        gate, kind = ctx.act.gate, ctx.kind
         need = ctx.needs_input_grad
         x2 = x.reshape(-1, x.shape[-1])
         dy2 = dy.reshape(-1, dy.shape[-1])
@@ -96,11 +96,11 @@ class GatedMLPFunction(torch.autograd.Function):
         for r in range(0, x2.shape[0], ROWS):
             ar, br, dyr, xr = a[r:r + ROWS], b[r:r + ROWS], dy2[r:r + ROWS], x2[r:r + ROWS]
             if dwd is not None:
-                h = _h(gate, ar, br, use_triton)  # recomputed: the forward did not keep it
+                h = _h(gate, ar, br, kind)  # recomputed: the forward did not keep it
                 dwd.addmm_(dyr.t(), h)
                 del h
             da = dyr @ wd  # dh, overwritten with da below
-            db = _grad_ab(gate, ar, br, da, use_triton)
+            db = _grad_ab(gate, ar, br, da, kind)
             if dx is not None:
                 torch.matmul(da, wg, out=dx[r:r + ROWS])
                 dx[r:r + ROWS].addmm_(db, wu)
@@ -136,8 +136,8 @@ def gated_mlp(x: torch.Tensor, w_gate: torch.Tensor, w_up: torch.Tensor, w_down:
                         f"{sorted({str(t.dtype) for t in tensors})}")
     if transformed(*tensors):
         return gated_mlp_reference(x, w_gate, w_up, w_down, b_gate, b_up, b_down, activation=act)
-    use_triton = _use_triton(backend, act.gate, *tensors)
-    return GatedMLPFunction.apply(x, w_gate, w_up, w_down, b_gate, b_up, b_down, act, use_triton)
+    kind = _resolve(backend, act.gate, *tensors)
+    return GatedMLPFunction.apply(x, w_gate, w_up, w_down, b_gate, b_up, b_down, act, kind)
 
 
 def gated_mlp_reference(x: torch.Tensor, w_gate: torch.Tensor, w_up: torch.Tensor, w_down: torch.Tensor,
@@ -162,7 +162,7 @@ class GatedMLP(nn.Module):
         ffn: feed-forward width.
         activation: a gated unit -- ``"swiglu"`` (Llama), ``"geglu"``, ``"reglu"``, ``"glu"``, ``"bilinear"``.
         bias: whether the three projections have biases (Llama: no).
-        backend: ``"auto"``, ``"torch"`` or ``"triton"`` (see :func:`actlab.kernels.gated`).
+        backend: ``"auto"``, ``"torch"``, ``"triton"`` or ``"cpp"`` (see :func:`actlab.kernels.gated`).
 
     Shape: ``(..., hidden) -> (..., hidden)``.
     """
@@ -177,8 +177,8 @@ class GatedMLP(nn.Module):
                 raise ValueError(f"GatedMLP: {name} must be a positive integer, got {v!r}")
         self.activation = get(activation)
         _gate(self.activation)
-        if backend not in ("auto", "torch", "triton"):
-            raise ValueError(f"backend={backend!r}: must be 'auto', 'torch' or 'triton'")
+        if backend not in ("auto", "torch", "triton", "cpp"):
+            raise ValueError(f"backend={backend!r}: must be 'auto', 'torch', 'triton' or 'cpp'")
         self.backend: Backend = backend
         kw = {"device": device, "dtype": dtype}
         self.gate_proj = nn.Linear(hidden, ffn, bias=bias, **kw)
