@@ -112,11 +112,12 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = ""
     """``rows`` are already-escaped HTML cells."""
     c = f' class="{cls}"' if cls else ""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    thead = f"<thead><tr>{head}</tr></thead>" if any(header) else ""
     body = []
     for i, r in enumerate(rows):
         rc = f' class="{row_cls[i]}"' if row_cls and row_cls[i] else ""
         body.append(f"<tr{rc}>" + "".join(_cell(x) for x in r) + "</tr>")
-    return f"<table{c}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<table{c}>{thead}<tbody>{''.join(body)}</tbody></table>"
 
 
 def _cell(x: str) -> str:

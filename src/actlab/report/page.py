@@ -170,7 +170,8 @@ def methodology_html(meth: dict[str, Any], wall: float, extra_rows: Sequence[tup
         ("seeds", H.esc(listing(meth["seeds"]))),
         ("stored units", H.esc(meth["units"])),
         ("compute time of the stored units (sum)", H.esc(hms(meth["compute_seconds"]))),
-        ("records made between", H.esc(f"{meth['first_started'] or '—'} and {meth['last_finished'] or '—'}")),
+        ("records made between", H.esc(f"{meth['first_started'] or '—'} and {meth['last_finished'] or '—'}"
+                                       + (f" ({hms(meth['elapsed_seconds'])} elapsed)" if meth["units"] else ""))),
         ("actlab version of the records", H.esc(listing(meth["record_versions"]))),
         ("torch version of the records", H.esc(listing(meth["record_torch"]))),
         ("python of the records", H.esc(listing(meth["record_python"]))),

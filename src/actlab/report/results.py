@@ -171,6 +171,7 @@ def methodology(results: Sequence[ClaimResult], store_path: Path) -> dict[str, A
         "compute_seconds": sum(r.seconds or 0.0 for r in recs),
         "first_started": time.strftime("%Y-%m-%d %H:%M", time.localtime(min(started))) if started else None,
         "last_finished": time.strftime("%Y-%m-%d %H:%M", time.localtime(max(finished))) if finished else None,
+        "elapsed_seconds": (max(finished) - min(started)) if started and finished else 0.0,
         "record_versions": sorted({r.version for r in recs}),
         "record_torch": sorted({str(e.get("torch")) for e in envs if e.get("torch")}),
         "record_python": sorted({str(e.get("python")) for e in envs if e.get("python")}),
