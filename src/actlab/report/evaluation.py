@@ -76,7 +76,8 @@ def _theory_table(names: Sequence[str], acts: dict[str, Any], name: str, anchors
             continue
         th = theory_card(act)
         m, g, e = th["moments"]["value"] or {}, th["gain"]["value"] or {}, th["edge_of_chaos"]["value"]
-        eoc = H.num(e["sigma_w"]) if e else '<td class="muted small">none</td>'
+        eoc = (H.num(e["sigma_w"]) if e else
+               f'<td class="muted small" title="{H.esc(th["edge_of_chaos"]["reason"] or "")}">none</td>')
         rows.append((H.act_link(n, anchors),
                      H.num(g.get("gain")), H.num(m.get("mean")), H.num(m.get("var")), H.num(m.get("d1_mean")),
                      H.num(m.get("d1_second")), eoc))

@@ -51,6 +51,10 @@ figcaption { font-size: 12px; color: var(--muted); }
 .hl td { background: #fdedec; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 .kv td:first-child { color: var(--muted); white-space: nowrap; }
+[id] { scroll-margin-top: 48px; }
+.props { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 2px 14px; margin: 4px 0 12px 0;
+         font-size: 13px; }
+.props span b { font-weight: 400; color: var(--muted); }
 """
 
 
@@ -184,8 +188,8 @@ def theory_html(th: dict[str, Any]) -> str:
     parts = []
     m = th["moments"]
     if m["value"]:
-        rows = [(esc(label), num(m["value"][k])) for k, label in _MOMENTS]
-        parts.append("<p><b>Moments</b> under z ~ N(0, 1)</p>" + table(("quantity", "value"), rows, cls="kv"))
+        cells = "".join(f"<span><b>{esc(label)}</b> {esc(fmt(m['value'][k]))}</span>" for k, label in _MOMENTS)
+        parts.append(f'<p><b>Moments</b> under z ~ N(0, 1)</p><div class="props">{cells}</div>')
     else:
         parts.append(f"<p><b>Moments</b>: {_reason(m)}</p>")
     g = th["gain"]
@@ -223,8 +227,8 @@ def properties_html(card: dict[str, Any]) -> str:
     props = card.get("properties")
     if not props:
         return '<p><b>Properties</b>: <span class="muted">none declared (a user callable; derivatives by autograd)</span></p>'
-    rows = [(esc(k.replace("_", " ")), esc(fmt(v))) for k, v in props.items()]
-    return "<p><b>Properties</b> (declared, checked by the contract tests)</p>" + table(("property", "value"), rows, cls="kv")
+    cells = "".join(f"<span><b>{esc(k.replace('_', ' '))}</b> {esc(fmt(v))}</span>" for k, v in props.items())
+    return f'<p><b>Properties</b> (declared, checked by the contract tests)</p><div class="props">{cells}</div>'
 
 
 def params_html(card: dict[str, Any]) -> str:
