@@ -96,18 +96,21 @@ inline void gate(const Vectorized<T>& x, const Params<T>& p, Vectorized<T>& g, V
     g = x * s;
     if constexpr (D) d = s * (one + bx * (one - s));
   } else if constexpr (G == GELU) {
-    const V cdf = half * (one + (x * V(T(M_SQRT1_2))).erf());
+    // erfc, not 1 + erf: no cancellation in the left tail (the zoo's derivative uses the same form)
+    const V cdf = half * (x * V(T(-M_SQRT1_2))).erfc();
     g = x * cdf;
     if constexpr (D) d = cdf + x * V(T(0.5 * M_2_SQRTPI * M_SQRT1_2)) * (half.neg() * x * x).exp();
   } else {  // GELU_TANH
-    const V k(T(M_SQRT2 * M_2_SQRTPI * 0.5)), c(T(0.044715));
-    const V t = (k * (x + c * x * x * x)).tanh();
-    g = half * x * (one + t);
+    // 0.5 (1 + tanh(u)) = sigmoid(2u) and 1 - tanh(u)^2 = 4 s (1 - s): no 1 + t cancellation in the
+    // left tail, where the tanh form loses most of its float32 digits.
+    const V k(T(M_SQRT2 * M_2_SQRTPI * 0.5)), c(T(0.044715)), two(T(2));
+    const V s = one / (one + (two * k * (x + c * x * x * x)).neg().exp());
+    g = x * s;
     if constexpr (D) {
-      // 1 - t^2 is exactly 0 beyond |x| = 100 in both precisions; clamping x there keeps x^2 finite,
-      // so no 0 * inf appears for huge finite x.
+      // s (1 - s) is exactly 0 beyond |x| = 100 in both precisions; clamping x there keeps x^2
+      // finite, so no 0 * inf appears for huge finite x.
       const V xs = at::vec::clamp(x, V(T(-100)), V(T(100)));
-      d = half * (one + t) + half * xs * (one - t * t) * k * (one + V(T(3)) * c * xs * xs);
+      d = s + two * xs * s * (one - s) * k * (one + V(T(3)) * c * xs * xs);
     }
   }
 }
