@@ -50,11 +50,14 @@ def test_gated_separate_matches_reference(name, dtype):
     for i, shape in enumerate(_shapes(len(name))):
         a = torch.randn(shape, dtype=dtype, requires_grad=True)
         b = torch.randn(shape, dtype=dtype, requires_grad=True)
-        c, r = gated(act, a, b), gated_reference(act, a, b)
-        torch.testing.assert_close(c, r, **_tol(dtype))
+        # held to the float64 reference: torch's float32 GELU loses up to 0.5 % in the left tail (x < -3),
+        # where the C++ kernel stays at rounding level
+        a64, b64 = a.detach().double().requires_grad_(True), b.detach().double().requires_grad_(True)
+        c, r = gated(act, a, b), gated_reference(act, a64, b64)
+        torch.testing.assert_close(c, r.to(dtype), **_tol(dtype))
         dc = torch.randn(shape, dtype=dtype)
-        for u, v in zip(torch.autograd.grad(c, (a, b), dc), torch.autograd.grad(r, (a, b), dc)):
-            torch.testing.assert_close(u, v, **_tol(dtype))
+        for u, v in zip(torch.autograd.grad(c, (a, b), dc), torch.autograd.grad(r, (a64, b64), dc.double())):
+            torch.testing.assert_close(u, v.to(dtype), **_tol(dtype))
 
 
 @pytest.mark.parametrize("name", GATED)

@@ -26,8 +26,9 @@ from torch.autograd.graph import saved_tensors_hooks
 
 from ..zoo import get
 from ..zoo.activation import Activation
+from . import _cpu
 from .gated import gated
-from .mlp import GatedMLP
+from .mlp import GatedMLP, gated_mlp
 
 __all__ = ["machine", "copy_bandwidth", "bench_op", "mlp_step_memory", "liger_silu_mul"]
 
@@ -105,7 +106,13 @@ def _impls(act: Activation) -> dict[str, Callable[..., torch.Tensor]]:
     """name -> f(*inputs) for one op: actlab's path and the eager PyTorch one."""
     if act.is_gated:
         eg = _eager_gate(act.gate)
-        return {"actlab": lambda a, b: gated(act, a, b), "eager": lambda a, b: eg(a) * b}
+        impls: dict[str, Callable[..., torch.Tensor]] = {}
+        if _cpu.available() and _cpu.gate_args(act.gate) is not None:  # CPU tensors take it under "auto"
+            impls["actlab cpp"] = lambda a, b: gated(act, a, b, backend="cpp") if a.device.type == "cpu" \
+                else gated(act, a, b)
+        impls["actlab torch"] = lambda a, b: gated(act, a, b, backend="torch")
+        impls["eager"] = lambda a, b: eg(a) * b
+        return impls
     return {"actlab": act, "eager": _eager_gate(act)}
 
 
@@ -189,6 +196,19 @@ class _EagerMLP(torch.nn.Module):
         return self.m.down_proj(h)
 
 
+class _TorchPathMLP(torch.nn.Module):
+    """The same GatedMLP forced onto the torch-ops path (what ``auto`` gives without the C++ kernels)."""
+
+    def __init__(self, m: GatedMLP):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g, u, d = self.m.gate_proj, self.m.up_proj, self.m.down_proj
+        return gated_mlp(x, g.weight, u.weight, d.weight, g.bias, u.bias, d.bias, activation=self.m.activation,
+                         backend="torch")
+
+
 def _cpu_peak(fn: Callable[[], Any]) -> int:
     from torch.profiler import ProfilerActivity, profile
 
@@ -210,13 +230,14 @@ def _cpu_peak(fn: Callable[[], Any]) -> int:
 
 
 def mlp_step_memory(hidden: int, ffn: int, tokens: int, device: str, dtype: torch.dtype = torch.float32,
-                    activation: str = "swiglu") -> list[dict[str, Any]]:
-    """Peak memory above the inputs and weights, and tensors kept for backward, of one training step."""
+                    activation: str = "swiglu", reps: int = 5) -> list[dict[str, Any]]:
+    """Peak memory above the inputs and weights, tensors kept for backward, and time (min of ``reps``)
+    of one training step."""
     torch.manual_seed(0)
     m = GatedMLP(hidden, ffn, activation, device=device, dtype=dtype)
     x = torch.randn(tokens, hidden, device=device, dtype=dtype)
     act_bytes = tokens * ffn * x.element_size()
-    impls: dict[str, Any] = {"eager": _EagerMLP(m), "actlab": m}
+    impls: dict[str, Any] = {"eager": _EagerMLP(m), "actlab": m, "actlab torch": _TorchPathMLP(m)}
     liger, why = liger_silu_mul()
     rows: list[dict[str, Any]] = []
     if liger is not None and activation == "swiglu":
@@ -246,18 +267,20 @@ def mlp_step_memory(hidden: int, ffn: int, tokens: int, device: str, dtype: torc
                 peak = torch.cuda.max_memory_allocated() - base
             else:
                 peak = _cpu_peak(step)
+            step_s = time_fn(step, device, reps)
         except Exception as e:  # noqa: BLE001 -- a third-party kernel that cannot run here is reported
             rows.append({"impl": name, "available": False, "reason": f"{type(e).__name__}: {str(e)[:120]}"})
             continue
         rows.append({"impl": name, "available": True, "hidden": hidden, "ffn": ffn, "tokens": tokens,
-                     "dtype": str(dtype).replace("torch.", ""), "peak_MiB": peak / 2**20,
+                     "dtype": str(dtype).replace("torch.", ""), "peak_MiB": peak / 2**20, "step_ms": step_s * 1e3,
                      "ffn_tensors_kept": len(set(counts)), "peak_in_ffn_tensors": peak / act_bytes})
     if liger is None:
         rows.append({"impl": "liger", "available": False, "reason": why})
-    eager_peak = next(r["peak_MiB"] for r in rows if r["impl"] == "eager")
+    eager = next(r for r in rows if r["impl"] == "eager")
     for r in rows:
         if r.get("available"):
-            r["peak_vs_eager"] = r["peak_MiB"] / eager_peak
+            r["peak_vs_eager"] = r["peak_MiB"] / eager["peak_MiB"]
+            r["speedup_vs_eager"] = eager["step_ms"] / r["step_ms"]
     return rows
 
 
