@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sysconfig
 import threading
 import time
 import warnings
@@ -274,6 +275,12 @@ def _build() -> Any:
     build = cache_dir() / name
     build.mkdir(parents=True, exist_ok=True)
     from torch.utils.cpp_extension import load_inline
+
+    # torch runs `ninja` from PATH; a pip-installed ninja lives beside this interpreter, which is not on
+    # PATH when a virtual environment is used without being activated (`.venv/bin/python -m pytest`)
+    scripts = sysconfig.get_path("scripts")
+    if scripts and scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join(filter(None, [os.environ.get("PATH"), scripts]))
 
     with warnings.catch_warnings(record=True) as caught:  # torch's build notes go to the log, not to stderr
         warnings.simplefilter("always")
