@@ -10,9 +10,11 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import approx, theory
 from .approx import approximate, pau
+from .engine import Result, Store, Study, Verdict, run_sweep
 from .nn import ActivationModule, GatedMLP, replace_activations
+from .studies import all_studies, get_study
 from .theory import init_
-from .zoo import (Activation, ActivationSpec, Param, Properties, UnknownActivationError, get, list_activations,
+from .zoo import (DEFAULT_SET, Activation, ActivationSpec, Param, Properties, UnknownActivationError, get, list_activations,
                   register, spec, unregister)
 
 try:
@@ -20,6 +22,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["approx", "approximate", "pau", "Activation", "ActivationModule", "ActivationSpec", "GatedMLP", "Param", "Properties", "UnknownActivationError",
+__all__ = ["DEFAULT_SET", "Result", "Store", "Study", "Verdict", "all_studies", "get_study", "run_sweep",
+           "approx", "approximate", "pau", "Activation", "ActivationModule", "ActivationSpec", "GatedMLP", "Param", "Properties", "UnknownActivationError",
            "get", "init_", "list_activations", "register", "replace_activations", "spec", "theory", "unregister",
            "__version__"]

@@ -12,24 +12,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from report_helpers import tiny_c01  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _isolated_store(tmp_path, monkeypatch):
-    """Never touch the user's ~/.actlab store: every test gets its own default store path."""
-    monkeypatch.setenv("ACTLAB_STORE", str(tmp_path / "default-store.db"))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Units run single-threaded in the engine; on a busy 2-core machine torch's spinning intra-op
-    threads make small models much slower."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="session")
 def tiny_store(tmp_path_factory):
     """A store holding a tiny C01 run (relu, gelu, silu x 3 seeds); copy it before writing to it."""

@@ -48,8 +48,9 @@ def activation(text: str):
     return guard(lambda: get(text))
 
 
-def activations(text: str) -> list:
-    """A comma-separated list of activations; commas inside parentheses do not split."""
+def activation_texts(text: str) -> list[str]:
+    """Split a comma-separated activation list (commas inside parentheses do not split) and check each
+    item, keeping the texts (a worker process resolves ``my_pkg.mod:MyAct`` from the text itself)."""
     parts, depth, cur = [], 0, ""
     for ch in text:
         if ch == "," and depth == 0:
@@ -59,11 +60,17 @@ def activations(text: str) -> list:
         depth += ch == "("
         depth -= ch == ")"
         cur += ch
-    parts.append(cur)
-    names = [p.strip() for p in parts if p.strip()]
+    names = [p.strip() for p in parts + [cur] if p.strip()]
     if not names:
         fail("no activations given: pass a comma-separated list such as relu,silu")
-    return [activation(n) for n in names]
+    for n in names:
+        activation(n)
+    return names
+
+
+def activations(text: str) -> list:
+    """A comma-separated list of activations, parsed (see :func:`activation_texts`)."""
+    return [activation(n) for n in activation_texts(text)]
 
 
 def jsonable(obj: Any) -> Any:

@@ -9,8 +9,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from ._common import activation as parse_activation
-from ._common import console, fail, guard, print_json
+from ._common import activation_texts, console, fail, guard, print_json
 
 STORE_HELP = "results store (default $ACTLAB_STORE or ~/.actlab/results.db)"
 
@@ -99,7 +98,7 @@ def register(app: typer.Typer) -> None:
         for sid in study_ids:
             study = guard(lambda: get_study(sid))
             cfg = guard(lambda: study.profile(profile))
-            acts = _activation_texts(activations) if activations else list(study.activations)
+            acts = activation_texts(activations) if activations else list(study.activations)
             plan.append((sid, study, cfg, acts))
         db = _store(store, readonly=False)
         tb = guard(lambda: progress.TensorBoard(tensorboard)) if tensorboard else None
@@ -202,26 +201,6 @@ def register(app: typer.Typer) -> None:
             print_json(v.to_json())
         else:
             _print_verdict(v, detail=True)
-
-
-def _activation_texts(text: str) -> list[str]:
-    """Split a comma list (commas inside parentheses do not split); each item is checked, the text is
-    kept so a worker process can resolve ``my_pkg.mod:MyAct`` itself."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-            continue
-        depth += ch == "("
-        depth -= ch == ")"
-        cur += ch
-    names = [p.strip() for p in parts + [cur] if p.strip()]
-    if not names:
-        fail("no activations given: pass a comma-separated list such as relu,silu")
-    for n in names:
-        parse_activation(n)
-    return names
 
 
 def _verdict(study, db, h: str, cfg: Any):

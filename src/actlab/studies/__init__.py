@@ -12,12 +12,10 @@ import pkgutil
 import re
 
 from ..engine.protocol import Study
+from ..zoo.sets import DEFAULT_SET  # the standard comparison set lives with the zoo; re-exported here
 
 __all__ = ["DEFAULT_SET", "all_studies", "get_study", "register_study"]
 
-#: The standard comparison set of CLAIMS.md (the one place this list lives).
-DEFAULT_SET: tuple[str, ...] = ("relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "gelu(approximate='tanh')",
-                                "silu", "mish", "hardswish", "softplus", "tanh", "sigmoid")
 
 _MODULE = re.compile(r"^c\d\d_\w+$")
 _STUDIES: dict[str, Study] = {}

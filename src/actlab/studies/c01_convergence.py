@@ -65,12 +65,13 @@ import functools
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..claims import claim
 from ..data import load
 from ..engine import Result, Schedule, Study, build, combine, fit, fit_many, paired_verdict
 from ..models import cnn1d, mlp
 from . import DEFAULT_SET
 
-CLAIM = "Smooth activations with a non-zero negative slope (GELU, SiLU) learn faster and reach higher accuracy than ReLU"
+CLAIM = claim("C01").statement
 TASKS = ("mnist1d_mlp", "mnist1d_cnn", "digits_mlp")
 
 

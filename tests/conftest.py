@@ -1,3 +1,7 @@
+"""Fixtures for the whole suite."""
+
+from __future__ import annotations
+
 import pytest
 
 
@@ -9,8 +13,8 @@ def _isolated_store(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    """Units run single-threaded in the engine; tests that train directly do the same (on a busy
-    2-core machine, torch's spinning intra-op threads make small models 50x slower)."""
+    """Tests run torch single-threaded, as the engine runs its units: on a busy 2-core machine torch's
+    spinning intra-op threads make small models 50x slower, and timings of tests become noise."""
     import torch
 
     old = torch.get_num_threads()
