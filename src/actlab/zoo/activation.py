@@ -57,6 +57,18 @@ def _eval(fn: Callable[..., Any], x: torch.Tensor, params: Mapping[str, Any], li
     return y.to(x.dtype)
 
 
+#: How ``Activation.__call__`` evaluates a pointwise activation.  ``actlab.kernels`` installs its
+#: measured dispatcher (native kernel, memory-lean closed form or autograd) when it is imported, which
+#: ``import actlab`` always does; the zoo itself never imports upwards.  Without it: the formula.
+_dispatch: Callable[["Activation", torch.Tensor], torch.Tensor] | None = None
+
+
+def set_dispatch(fn: Callable[["Activation", torch.Tensor], torch.Tensor] | None) -> None:
+    """Install the function ``Activation.__call__`` hands pointwise evaluation to (None: the formula)."""
+    global _dispatch
+    _dispatch = fn
+
+
 class Activation:
     """A spec with its parameters bound.  Call it on tensors; ``.module()`` gives an ``nn.Module``."""
 
@@ -134,12 +146,9 @@ class Activation:
             return self.gate(x) * b
         if b is not None:
             raise TypeError(f"{self.name} is pointwise and takes one tensor")
-        # The autograd path (native kernel, memory-lean closed form, or plain autograd) is chosen by
-        # measurement in actlab.kernels.lean (issue 7); imported here, not at module load, because
-        # kernels is built on the zoo.
-        from ..kernels.lean import apply
-
-        return apply(self, x)
+        if _dispatch is not None:
+            return _dispatch(self, x)
+        return self._value(x)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         """phi'(x): the closed form where the spec declares one, else autograd."""
