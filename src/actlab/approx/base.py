@@ -8,6 +8,7 @@ spec it is an ordinary activation: ``actlab.get`` it, ``.module()`` it (coeffici
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..zoo import Activation, ActivationSpec, Param, get, register
 from ..zoo.spec import Properties
 
 
-class Approximant:
+class Approximant(abc.ABC):
     """Base class: a fitted approximation of ``target`` on ``interval``.
 
     Subclasses define the parameters (coefficients) and the torch functions of the spec.
@@ -35,12 +36,13 @@ class Approximant:
         self._spec: ActivationSpec | None = None
 
     # -- to be provided by subclasses --------------------------------------------------------
+    @abc.abstractmethod
     def params(self) -> tuple[Param, ...]:
-        raise NotImplementedError
+        """The coefficients as the spec's parameters."""
 
+    @abc.abstractmethod
     def _torch_fns(self) -> tuple[Any, Any, Any]:
         """(fn, derivative, second_derivative) with signature ``f(x, **coefficients)``."""
-        raise NotImplementedError
 
     def _properties(self, **coeffs: float) -> Properties | None:
         return None
@@ -48,8 +50,9 @@ class Approximant:
     def _kinks(self, **coeffs: float) -> tuple[float, ...]:
         return ()
 
+    @abc.abstractmethod
     def formula(self) -> str:
-        raise NotImplementedError
+        """The approximant's formula, for cards and ``actlab show``."""
 
     # -- naming ------------------------------------------------------------------------------
     @property
