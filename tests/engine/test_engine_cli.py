@@ -3,29 +3,10 @@ import os
 import sqlite3
 
 import pytest
-from typer.testing import CliRunner
 
-from actlab.cli import app
 from actlab.engine import Store
 
 TOY = ["engine_toy:STUDY", "--seeds", "3", "-j", "1", "--quiet"]
-
-
-@pytest.fixture
-def cli():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    return invoke
-
-
-def _one_line_error(res):
-    assert res.exit_code == 2, res.output
-    lines = [l for l in res.output.strip().splitlines() if l.strip()]
-    assert len(lines) == 1 and "error" in lines[0].lower() and "Traceback" not in res.output, res.output
-    return lines[0]
 
 
 def test_studies_lists_c01(cli):
@@ -72,31 +53,31 @@ def test_tensorboard_event_files(cli, tmp_path):
     (["run", "C01", "--backend", "ray", "--address", "127.0.0.1:1"], "cannot reach a Ray cluster"),
     (["verdict", "C77"], "unknown study"),
 ])
-def test_bad_input_is_one_line_exit_2(cli, args, fragment, tmp_path):
-    line = _one_line_error(cli(*args, "--store", tmp_path / "r.db"))
+def test_bad_input_is_one_line_exit_2(cli, args, fragment, tmp_path, one_line_error):
+    line = one_line_error(cli(*args, "--store", tmp_path / "r.db"))
     assert fragment in line
 
 
-def test_verdict_without_records(cli, tmp_path):
+def test_verdict_without_records(cli, tmp_path, one_line_error):
     db = tmp_path / "r.db"
     Store(db).close()
-    assert "no records of C01" in _one_line_error(cli("verdict", "C01", "--store", db))
-    assert "does not exist" in _one_line_error(cli("results", "--store", tmp_path / "none.db"))
+    assert "no records of C01" in one_line_error(cli("verdict", "C01", "--store", db))
+    assert "does not exist" in one_line_error(cli("results", "--store", tmp_path / "none.db"))
 
 
-def test_bad_stores_are_one_line_exit_2_and_untouched(cli, tmp_path, monkeypatch):
+def test_bad_stores_are_one_line_exit_2_and_untouched(cli, tmp_path, monkeypatch, one_line_error):
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(b"garbage" * 1000)
-    assert "not a valid actlab store" in _one_line_error(cli("run", *TOY, "--store", corrupt))
+    assert "not a valid actlab store" in one_line_error(cli("run", *TOY, "--store", corrupt))
     assert corrupt.read_bytes() == b"garbage" * 1000
-    assert "not a valid actlab store" in _one_line_error(cli("results", "--store", corrupt))
+    assert "not a valid actlab store" in one_line_error(cli("results", "--store", corrupt))
 
     ro = tmp_path / "ro.db"
     cli("run", *TOY, "--store", ro)
     before = [r.to_json() for r in Store(ro).records()]
     os.chmod(ro, 0o444)
     try:
-        assert "read-only" in _one_line_error(cli("run", "engine_toy:STUDY", "--seeds", "4", "-j", "1", "--store", ro))
+        assert "read-only" in one_line_error(cli("run", "engine_toy:STUDY", "--seeds", "4", "-j", "1", "--store", ro))
         assert cli("verdict", "engine_toy:STUDY", "--store", ro).exit_code == 0  # reading still works
     finally:
         os.chmod(ro, 0o644)
@@ -108,7 +89,7 @@ def test_bad_stores_are_one_line_exit_2_and_untouched(cli, tmp_path, monkeypatch
     con = sqlite3.connect(locked, isolation_level=None)
     con.execute("BEGIN EXCLUSIVE")
     try:
-        assert "locked" in _one_line_error(cli("run", "engine_toy:STUDY", "--seeds", "4", "-j", "1", "--store", locked))
+        assert "locked" in one_line_error(cli("run", "engine_toy:STUDY", "--seeds", "4", "-j", "1", "--store", locked))
     finally:
         con.execute("ROLLBACK")
         con.close()
@@ -120,4 +101,4 @@ def test_bad_stores_are_one_line_exit_2_and_untouched(cli, tmp_path, monkeypatch
     con.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     con.commit()
     con.close()
-    assert "newer actlab" in _one_line_error(cli("verdict", "C01", "--store", newer))
+    assert "newer actlab" in one_line_error(cli("verdict", "C01", "--store", newer))

@@ -3,28 +3,9 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from actlab.cli import app
 
 from report_helpers import tiny_c01
-
-
-@pytest.fixture
-def cli():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
-    return invoke
-
-
-def one_line_error(res):
-    assert res.exit_code == 2, res.output
-    lines = [l for l in res.output.strip().splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in res.output, res.output
-    return lines[0]
 
 
 def test_tour_runs_every_study_then_reports_and_resumes(cli, tmp_path, monkeypatch):
@@ -60,7 +41,7 @@ def test_report_cli(cli, store_copy, tmp_path):
     assert res.exit_code == 0 and "26 not run yet" in res.output
 
 
-def test_bad_input_is_one_line_exit_2(cli, tmp_path):
+def test_bad_input_is_one_line_exit_2(cli, tmp_path, one_line_error):
     bad = tmp_path / "corrupt.db"
     bad.write_bytes(b"\x00garbage" * 512)
     assert "not a valid actlab store" in one_line_error(cli("report", "--store", bad, "--out", tmp_path / "o"))

@@ -4,9 +4,7 @@ import json
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from actlab.cli import app
 from actlab.evaluate import UnfitActivation, check, evaluate
 from actlab.engine import Store
 
@@ -38,13 +36,6 @@ def relu(x):  # shares the standard ReLU's name: its results would mix with it
 
 
 ME = __name__
-
-
-def one_line_error(res):
-    assert res.exit_code == 2, res.output
-    lines = [l for l in res.output.strip().splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in res.output, res.output
-    return lines[0]
 
 
 def test_evaluate_ranks_a_user_activation_claim_by_claim(store_copy, tmp_path):
@@ -83,12 +74,7 @@ def test_check_accepts_modules_and_rejects_unfit_activations():
         check(f"{ME}:detached")
 
 
-def test_evaluate_cli_bad_input_is_one_line_exit_2(tmp_path, store_copy):
-    runner = CliRunner()
-
-    def cli(*args):
-        return runner.invoke(app, [str(a) for a in args])
-
+def test_evaluate_cli_bad_input_is_one_line_exit_2(tmp_path, store_copy, one_line_error, cli):
     assert "not finite" in one_line_error(cli("evaluate", f"{ME}:exploding", "--out", tmp_path / "o"))
     assert "cannot learn" in one_line_error(cli("evaluate", f"{ME}:detached", "--out", tmp_path / "o"))
     assert "no attribute" in one_line_error(cli("evaluate", f"{ME}:nope", "--out", tmp_path / "o"))
