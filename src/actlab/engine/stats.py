@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from .protocol import Record, Verdict
 
-__all__ = ["MIN_SEEDS", "mean_ci", "summarise", "paired_verdict", "combine"]
+__all__ = ["MIN_SEEDS", "mean_ci", "summarise", "paired_verdict", "contrast_verdict", "combine"]
 
 MIN_SEEDS = 3
 
@@ -107,6 +107,48 @@ def paired_verdict(records: Sequence[Record], *, study: str, claim: str, metric:
                    compared=list(compared), effect=effect if n else None, ci=[lo, hi] if n >= 2 else None, n_seeds=n,
                    confidence=confidence, config_hash=config_hash,
                    method=f"paired by seed: mean({', '.join(compared)}) - {baseline}; Student-t {confidence:.0%} CI",
+                   rule="supported if the CI excludes 0 in the claimed direction, refuted if it excludes 0 the other way",
+                   notes=notes)
+
+
+def contrast_verdict(records: Sequence[Record], *, study: str, claim: str, metric: str, direction: str,
+                     confidence: float = 0.95, config_hash: str = "") -> Verdict:
+    """A claim about a contrast *inside* each unit (arm A minus arm B of the same activation and seed).
+
+    ``metric`` is a per-unit difference the study stores (e.g. ``"hermite-newton/grad_cosine"``).  Every
+    finished unit -- each activation and seed -- is one observation; the effect is their mean with a
+    Student-t interval, and the rule is :func:`paired_verdict`'s (at least ``MIN_SEEDS`` observations).
+    """
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction must be 'higher' or 'lower', got {direction!r}")
+    notes: list[str] = []
+    values: list[float] = []
+    acts: set[str] = set()
+    left_out = 0
+    for act, by_seed in sorted(_table(records).items()):
+        for r in by_seed.values():
+            v = r.metrics.get(metric)
+            if r.status != "done" or v is None or not math.isfinite(float(v)):
+                left_out += 1
+                continue
+            values.append(float(v))
+            acts.add(act)
+    if left_out:
+        notes.append(f"{left_out} unit(s) left out: diverged, failed or lacking {metric!r}")
+    n = len(values)
+    effect, lo, hi = mean_ci(values, confidence) if values else (math.nan, math.nan, math.nan)
+    if n < MIN_SEEDS:
+        status = "inconclusive"
+        notes.append(f"{n} unit(s); a verdict needs at least {MIN_SEEDS}")
+    else:
+        sign = 1.0 if direction == "higher" else -1.0
+        lo_s, hi_s = sorted((sign * lo, sign * hi))
+        status = "supported" if lo_s > 0 else "refuted" if hi_s < 0 else "inconclusive"
+    return Verdict(study=study, claim=claim, status=status, metric=metric, direction=direction, baseline="0",
+                   compared=sorted(acts), effect=effect if n else None, ci=[lo, hi] if n >= 2 else None, n_seeds=n,
+                   confidence=confidence, config_hash=config_hash,
+                   method=f"mean over units (activation x seed) of the within-unit contrast {metric}; "
+                          f"Student-t {confidence:.0%} CI",
                    rule="supported if the CI excludes 0 in the claimed direction, refuted if it excludes 0 the other way",
                    notes=notes)
 
