@@ -168,8 +168,8 @@ def evaluate(target: Any, profile: str = "quick", out: Path = Path("actlab-evalu
     act, findings = check(text)
     if act.spec.user:
         for std in DEFAULT_SET:
-            if get(std).name == act.name:
-                raise ValueError(f"your activation's name {act.name!r} is the name of the standard {std}, so their "
+            if get(std).name == act.spec.name:
+                raise ValueError(f"your activation's name {act.spec.name!r} is the name of the standard {std}, so their "
                                  "stored results would mix; rename the function or class")
     studies = _studies(studies)
     _check_profile(studies, profile)

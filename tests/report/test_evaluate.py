@@ -39,14 +39,19 @@ ME = __name__
 
 
 def test_evaluate_ranks_a_user_activation_claim_by_claim(store_copy, tmp_path):
+    import actlab
+    from actlab.report.figures import slug
+
+    bent = actlab.get(f"{ME}:bent").name  # "bent@<fingerprint of its code>": the store key
+    assert bent.startswith("bent@")
     out = tmp_path / "card"
     res = evaluate(f"{ME}:bent", "quick", out, store_copy, jobs=1, studies=[tiny_c01()], quiet=True)
-    assert res["activation"] == "bent"
+    assert res["activation"] == bent
     (row,) = res["studies"]
     # the three standard activations were stored already; only the new activation's 3 seeds ran
     assert (row["units"], row["skipped"], row["done"]) == (12, 9, 3)
     recs = Store(store_copy, readonly=True).records("C01", curves=False)
-    assert sorted({r.activation for r in recs}) == sorted([*TINY_ACTS, "bent"])
+    assert sorted({r.activation for r in recs}) == sorted([*TINY_ACTS, bent])
     rep = res["report"]
     assert all(c["ok"] for c in rep["checks"])
     (c01,) = rep["claims"]
@@ -54,12 +59,12 @@ def test_evaluate_ranks_a_user_activation_claim_by_claim(store_copy, tmp_path):
     vs = c01["versus_baseline"]
     assert vs["baseline"] == "relu" and vs["n_seeds"] == 3 and vs["status"] in ("supported", "refuted", "inconclusive")
     # rank is by the stored mean of the headline metric
-    means = {a: sum(r.metrics["mean_test_acc"] for r in recs if r.activation == a) / 3 for a in [*TINY_ACTS, "bent"]}
-    better = sum(m > means["bent"] for m in means.values())
+    means = {a: sum(r.metrics["mean_test_acc"] for r in recs if r.activation == a) / 3 for a in [*TINY_ACTS, bent]}
+    better = sum(m > means[bent] for m in means.values())
     assert c01["rank"]["rank"] == better + 1
     text = (out / "index.html").read_text()
-    assert 'id="act-bent"' in text and "Bent identity" in text and 'class="hl"' in text
-    assert (out / "figures" / "act-bent.png").is_file() and (out / "figures" / "act-bent.svg").is_file()
+    assert f'id="act-{slug(bent)}"' in text and "Bent identity" in text and 'class="hl"' in text
+    assert (out / "figures" / f"act-{slug(bent)}.png").is_file() and (out / "figures" / f"act-{slug(bent)}.svg").is_file()
     # rerunning resumes: nothing new to train
     again = evaluate(f"{ME}:bent", "quick", tmp_path / "card2", store_copy, jobs=1, studies=[tiny_c01()], quiet=True)
     assert again["studies"][0]["done"] == 0 and again["studies"][0]["skipped"] == 12
@@ -67,7 +72,7 @@ def test_evaluate_ranks_a_user_activation_claim_by_claim(store_copy, tmp_path):
 
 def test_check_accepts_modules_and_rejects_unfit_activations():
     act, findings = check(f"{ME}:Wobble")
-    assert act.name == "wobble" and all(f.ok for f in findings)
+    assert act.spec.name == "wobble" and act.name.startswith("wobble@") and all(f.ok for f in findings)
     with pytest.raises(UnfitActivation, match="finite"):
         check(f"{ME}:exploding")
     with pytest.raises(UnfitActivation, match="cannot learn"):

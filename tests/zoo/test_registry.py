@@ -162,3 +162,26 @@ def test_half_precision_is_computed_in_float32():
     expect = torch.log1p(torch.exp(x.double())).to(torch.float16)
     torch.testing.assert_close(y, expect, rtol=0, atol=0)
     assert not math.isnan(float(actlab.get("mish")(torch.tensor([-math.inf], dtype=torch.bfloat16))))
+
+
+def test_user_activation_names_carry_a_fingerprint_of_the_code():
+    """Stored results are keyed by name: an edited function must get a new one, the same code the same."""
+    def act_a(x):
+        return x * torch.tanh(x)
+
+    first = actlab.get(act_a).name
+
+    def act_a(x):  # noqa: F811 -- the same name, another body
+        return x * torch.sigmoid(x)
+
+    second = actlab.get(act_a).name
+    assert first.startswith("act_a@") and second.startswith("act_a@") and first != second
+    assert actlab.get(act_a).name == second
+    # a module's parameters are part of what it computes
+    assert actlab.get(torch.nn.PReLU(init=0.1)).name != actlab.get(torch.nn.PReLU(init=0.2)).name
+    assert actlab.get(torch.nn.PReLU(init=0.1)).name == actlab.get(torch.nn.PReLU(init=0.1)).name
+    # closures: the captured value matters
+    def scaled(k):
+        return lambda x: k * x
+
+    assert actlab.get(scaled(2.0)).name != actlab.get(scaled(3.0)).name

@@ -87,7 +87,14 @@ class Activation:
     # -- identity ----------------------------------------------------------------------------
     @property
     def name(self) -> str:
-        """Canonical string: the spec name with the parameters that differ from the defaults."""
+        """Canonical string: the spec name with the parameters that differ from the defaults.
+
+        A user's callable is named ``function_name@fingerprint`` (a hash of its source and, for an
+        ``nn.Module``, of its parameters): results stored under the name of an edited function are
+        never reused for the new one.
+        """
+        if self.spec.user and self.spec.fingerprint:
+            return f"{self.spec.name}@{self.spec.fingerprint}"
         diff = {k: v for k, v in self.params.items() if v != self.spec.defaults[k]}
         if not diff:
             return self.spec.name
@@ -196,6 +203,39 @@ def _check_tensor(x: Any, name: str) -> None:
         raise TypeError(f"{name} needs a floating-point tensor, got {x.dtype}; convert with .float()")
 
 
+def _fingerprint(fn: Callable[..., Any]) -> str:
+    """Hash of what determines a user activation: its source code (the class's, for a module), the
+    values it closes over or defaults to, and a module's parameters and buffers."""
+    import hashlib
+    import inspect
+
+    import torch.nn as nn
+
+    h = hashlib.sha256()
+    target = type(fn) if isinstance(fn, nn.Module) else fn
+    try:
+        h.update(inspect.getsource(target).encode())
+    except (OSError, TypeError):  # defined in a REPL or a C extension: no source file
+        h.update(f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', repr(target))}".encode())
+    code = getattr(fn, "__code__", None) or getattr(getattr(target, "forward", None), "__code__", None)
+    if code is not None:  # the compiled body: tells REPL-defined functions apart too
+        h.update(code.co_code)
+        h.update(repr((code.co_consts, code.co_names)).encode())
+    for value in (getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None)):
+        h.update(repr(value).encode())
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            h.update(repr(cell.cell_contents).encode())
+        except ValueError:  # an empty cell
+            pass
+    if isinstance(fn, nn.Module):
+        h.update(repr(fn).encode())
+        for key, t in sorted(fn.state_dict().items()):
+            h.update(key.encode())
+            h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:10]
+
+
 def user_spec(fn: Callable[..., Any]) -> ActivationSpec:
     """Wrap a user's callable or nn.Module as an (unregistered) pointwise spec with nothing declared."""
     import torch.nn as nn
@@ -213,6 +253,7 @@ def user_spec(fn: Callable[..., Any]) -> ActivationSpec:
 
     return ActivationSpec(
         name=ident,
+        fingerprint=_fingerprint(fn),
         summary=(fn.__doc__ or f"user activation {label}").strip().splitlines()[0],
         formula=f"{label}(x)",
         family="user",

@@ -170,6 +170,9 @@ class ActivationSpec:
     limits: Literal["auto"] | None = "auto"
     notes: str = ""
     user: bool = field(default=False, compare=False)
+    #: for user callables: a hash of the code (and of a module's parameters), so stored results of an
+    #: edited function are never mistaken for the old one's (see ``Activation.name``)
+    fingerprint: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name != self.name.lower():
