@@ -64,7 +64,7 @@ def run_studies(studies: Sequence[Any], profile: str, store: Path | None, *, ext
                                    "seconds": 0.0, "error": None}
             try:
                 s = run_sweep(study, study.profile(profile), activations=acts, store=db, profile=profile, jobs=jobs,
-                              on_start=prog.on_start, on_job=prog.on_job)
+                              on_start=prog.on_start, on_job=prog.on_job, on_running=prog.on_running)
                 row.update(units=s.total, skipped=s.skipped, done=s.done, diverged=s.diverged, failed=s.failed,
                            errors=s.errors[:5])
             except StoreError:

@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
                     study, cfg, activations=acts, seeds=seeds, store=db,
                     profile=profile, backend=backend, jobs=jobs, address=address, ref=sid if ":" in sid else None,
                     on_start=lambda *a: [s.on_start(*a) for s in sinks],
-                    on_job=lambda *a: [s.on_job(*a) for s in sinks]))
+                    on_job=lambda *a: [s.on_job(*a) for s in sinks], on_running=prog.on_running))
             except StoreError as e:
                 prog.close()
                 fail(str(e))

@@ -1,6 +1,7 @@
 """Progress displays and trackers fed by :func:`actlab.engine.run_sweep`'s ``on_start``/``on_job``.
 
-* :class:`LiveProgress` -- a rich bar on a terminal: units done / total, ETA, last unit, failures;
+* :class:`LiveProgress` -- a rich bar on a terminal: units done / total, ETA, the units running now,
+  failures;
 * :class:`PlainProgress` -- one line per finished unit (CI logs, pipes);
 * :class:`QuietProgress` -- nothing but what the caller prints at the end;
 * :class:`TensorBoard` -- every record's curves and final metrics as TensorBoard scalars
@@ -21,6 +22,9 @@ __all__ = ["LiveProgress", "PlainProgress", "QuietProgress", "TensorBoard", "mak
 
 class QuietProgress:
     def on_start(self, study: str, total: int, skipped: int) -> None:
+        pass
+
+    def on_running(self, units: Sequence[Any]) -> None:
         pass
 
     def on_job(self, units: Sequence[Any], records: Sequence[Record]) -> None:
@@ -65,11 +69,16 @@ class LiveProgress(QuietProgress):
         self._failures = 0
         self._task = self._progress.add_task(f"{study}", total=total, completed=skipped, failures="")
 
+    def on_running(self, units: Sequence[Any]) -> None:
+        if units:
+            first = units[0]
+            more = f" (+{len(units) - 1} more)" if len(units) > 1 else ""
+            self._progress.update(self._task, description=f"{first.study} · running {first.activation} "
+                                                          f"seed={first.seed}{more}")
+
     def on_job(self, units: Sequence[Any], records: Sequence[Record]) -> None:
         self._failures += sum(r.status == "failed" for r in records)
-        last = records[-1] if records else None
-        desc = f"{last.study} · {last.activation} seed={last.seed}" if last else ""
-        self._progress.update(self._task, advance=len(records), description=desc,
+        self._progress.update(self._task, advance=len(records),
                               failures=f"{self._failures} failed" if self._failures else "")
 
     def close(self) -> None:

@@ -172,11 +172,12 @@ def _worker_init() -> None:
 def run_sweep(study: Study, config: Any, *, activations: Sequence[Any] | None = None, seeds: int | Sequence[int] | None = None,
               store: Store, profile: str = "", backend: str = "local", jobs: int | None = None, address: str | None = None,
               ref: str | None = None, on_start: Callable[[str, int, int], None] | None = None,
-              on_job: Callable[[list[Unit], list[Record]], None] | None = None) -> SweepSummary:
+              on_job: Callable[[list[Unit], list[Record]], None] | None = None,
+              on_running: Callable[[list[Unit]], None] | None = None) -> SweepSummary:
     """Run every unit of ``study`` x ``activations`` x ``seeds`` that the store does not hold yet.
 
-    ``on_start(study, total, skipped)`` and ``on_job(units, records)`` feed progress displays and
-    trackers; records are stored before ``on_job`` is called.
+    ``on_start(study, total, skipped)``, ``on_running(units in flight)`` and ``on_job(units, records)``
+    feed progress displays and trackers; records are stored before ``on_job`` is called.
     """
     if backend not in ("local", "ray"):
         raise ValueError(f"unknown backend {backend!r}: use local or ray")
@@ -203,21 +204,27 @@ def run_sweep(study: Study, config: Any, *, activations: Sequence[Any] | None = 
         if on_job:
             on_job(job, records)
 
+    running = on_running or (lambda units: None)
     batches = _jobs(study, units, workers)
     if batches:
         if backend == "ray":
-            _run_ray(batches, ref or study.id, config, profile, workers, address, finish)
+            _run_ray(batches, ref or study.id, config, profile, workers, address, finish, running)
         elif workers == 1 or len(batches) == 1:
             for job in batches:
+                running(job)
                 finish(job, execute_job(ref or study.id, config, job, profile, "local"))
         else:
-            _run_pool(batches, ref or study.id, config, profile, workers, finish)
+            _run_pool(batches, ref or study.id, config, profile, workers, finish, running)
     summary.seconds = time.time() - t0
     return summary
 
 
+def _in_flight(pending: dict[Any, list[Unit]]) -> list[Unit]:
+    return [u for job in pending.values() for u in job]
+
+
 def _run_pool(batches: list[list[Unit]], ref: str, config: Any, profile: str, workers: int,
-              finish: Callable[[list[Unit], list[Record]], None]) -> None:
+              finish: Callable[[list[Unit], list[Record]], None], running: Callable[[list[Unit]], None]) -> None:
     import multiprocessing as mp
 
     # spawn, not fork: forking a process that has started torch's thread pools can deadlock
@@ -226,6 +233,7 @@ def _run_pool(batches: list[list[Unit]], ref: str, config: Any, profile: str, wo
     try:
         pending = {ex.submit(execute_job, ref, config, job, profile, "local"): job for job in batches}
         while pending:
+            running(_in_flight(pending))
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 job = pending.pop(fut)
@@ -250,7 +258,7 @@ def check_address(address: str) -> None:
 
 
 def _run_ray(batches: list[list[Unit]], ref: str, config: Any, profile: str, workers: int, address: str | None,
-             finish: Callable[[list[Unit], list[Record]], None]) -> None:
+             finish: Callable[[list[Unit], list[Record]], None], running: Callable[[list[Unit]], None]) -> None:
     try:
         import ray
     except ImportError:
@@ -272,6 +280,7 @@ def _run_ray(batches: list[list[Unit]], ref: str, config: Any, profile: str, wor
         task = ray.remote(num_cpus=1)(execute_job)
         pending = {task.remote(ref, config, job, profile, "ray"): job for job in batches}
         while pending:
+            running(_in_flight(pending))
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref_ in done:
                 job = pending.pop(ref_)
