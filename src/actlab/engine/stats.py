@@ -70,6 +70,18 @@ def summarise(records: Iterable[Record], confidence: float = 0.95) -> dict[str, 
     return out
 
 
+def _decide(values: Sequence[float], direction: str, confidence: float, notes: list[str],
+            what: str) -> tuple[float, float, float, str]:
+    """Effect, CI and status from per-seed (or per-unit) values -- the rule in the module docstring."""
+    effect, lo, hi = mean_ci(values, confidence) if values else (math.nan, math.nan, math.nan)
+    if len(values) < MIN_SEEDS:
+        notes.append(f"{len(values)} {what}; a verdict needs at least {MIN_SEEDS}")
+        return effect, lo, hi, "inconclusive"
+    sign = 1.0 if direction == "higher" else -1.0
+    lo_s, hi_s = sorted((sign * lo, sign * hi))
+    return effect, lo, hi, "supported" if lo_s > 0 else "refuted" if hi_s < 0 else "inconclusive"
+
+
 def paired_verdict(records: Sequence[Record], *, study: str, claim: str, metric: str, direction: str, baseline: str,
                    compared: Sequence[str], confidence: float = 0.95, config_hash: str = "") -> Verdict:
     """The paired-by-seed verdict described in the module docstring."""
@@ -95,14 +107,7 @@ def paired_verdict(records: Sequence[Record], *, study: str, claim: str, metric:
     if left_out:
         notes.append(f"{left_out} seed(s) left out: a unit diverged, failed or lacks {metric!r}")
     n = len(diffs)
-    effect, lo, hi = mean_ci(diffs, confidence) if diffs else (math.nan, math.nan, math.nan)
-    if n < MIN_SEEDS:
-        status = "inconclusive"
-        notes.append(f"{n} paired seed(s); a verdict needs at least {MIN_SEEDS}")
-    else:
-        sign = 1.0 if direction == "higher" else -1.0
-        lo_s, hi_s = sorted((sign * lo, sign * hi))
-        status = "supported" if lo_s > 0 else "refuted" if hi_s < 0 else "inconclusive"
+    effect, lo, hi, status = _decide(diffs, direction, confidence, notes, "paired seed(s)")
     return Verdict(study=study, claim=claim, status=status, metric=metric, direction=direction, baseline=baseline,
                    compared=list(compared), effect=effect if n else None, ci=[lo, hi] if n >= 2 else None, n_seeds=n,
                    confidence=confidence, config_hash=config_hash,
@@ -136,14 +141,7 @@ def contrast_verdict(records: Sequence[Record], *, study: str, claim: str, metri
     if left_out:
         notes.append(f"{left_out} unit(s) left out: diverged, failed or lacking {metric!r}")
     n = len(values)
-    effect, lo, hi = mean_ci(values, confidence) if values else (math.nan, math.nan, math.nan)
-    if n < MIN_SEEDS:
-        status = "inconclusive"
-        notes.append(f"{n} unit(s); a verdict needs at least {MIN_SEEDS}")
-    else:
-        sign = 1.0 if direction == "higher" else -1.0
-        lo_s, hi_s = sorted((sign * lo, sign * hi))
-        status = "supported" if lo_s > 0 else "refuted" if hi_s < 0 else "inconclusive"
+    effect, lo, hi, status = _decide(values, direction, confidence, notes, "unit(s)")
     return Verdict(study=study, claim=claim, status=status, metric=metric, direction=direction, baseline="0",
                    compared=sorted(acts), effect=effect if n else None, ci=[lo, hi] if n >= 2 else None, n_seeds=n,
                    confidence=confidence, config_hash=config_hash,
