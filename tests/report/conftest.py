@@ -44,8 +44,9 @@ def browser(tmp_path_factory):
     """A real headless Chromium (Debian's, installed by `make test` when run as root), fresh profile."""
     exe = chromium_path()
     if exe is None:
-        pytest.skip("Debian's chromium is not installed and could not be (`make test` installs it with apt-get "
-                    "when run as root); set ACTLAB_CHROMIUM=/path/to/chromium to run the browser test")
+        pytest.fail("Debian's chromium is not installed: `make test` installs it with apt-get when run as root; "
+                    "otherwise install it (apt-get install chromium), point ACTLAB_CHROMIUM at one, or deselect "
+                    "these tests with -m 'not browser'")
     from playwright.sync_api import sync_playwright
 
     user_data = tmp_path_factory.mktemp("chromium-profile")

@@ -30,6 +30,7 @@ def _non_blank(png: bytes) -> bool:
     return hi - lo > 64 and ImageStat.Stat(im).stddev[0] > 5
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("which", ["report", "card"])
 def test_page_in_headless_chromium(browser, pages, which, tmp_path):
     index = pages[which]
