@@ -185,3 +185,15 @@ def test_user_activation_names_carry_a_fingerprint_of_the_code():
         return lambda x: k * x
 
     assert actlab.get(scaled(2.0)).name != actlab.get(scaled(3.0)).name
+
+
+@pytest.mark.parametrize("name", ["silu", "gelu", "softsign", "elu"])
+def test_conventions_hold_under_vmap(name):
+    """The NaN/±inf conventions are applied under torch.func transforms too (no data-dependent branch)."""
+    from torch.func import vmap
+
+    act = actlab.get(name)
+    x = torch.tensor([[-math.inf, -1.0, 0.5], [2.0, math.inf, math.nan]], dtype=torch.float64)
+    torch.testing.assert_close(vmap(act)(x), act(x), equal_nan=True)
+    torch.testing.assert_close(vmap(act.derivative)(x), act.derivative(x), equal_nan=True)
+    assert not torch.isnan(vmap(act.derivative)(x)[:, :2]).any()

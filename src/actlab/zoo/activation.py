@@ -40,9 +40,19 @@ def _limits(fn: Callable[..., Any], items: tuple[tuple[str, ParamValue], ...]) -
     return tuple(v if math.isnan(v) or abs(v) < 1e100 else math.copysign(math.inf, v) for v in y)  # type: ignore[return-value]
 
 
+def is_transformed(*tensors: torch.Tensor | None) -> bool:
+    """True if any tensor is a functorch wrapper (inside ``vmap``/``grad``/``jacrev`` ...)."""
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    return any(t is not None and wrapped(t) for t in tensors)
+
+
 def _fix_special(x: torch.Tensor, y: torch.Tensor, fn: Callable[..., Any] | None, params: Mapping[str, Any]) -> torch.Tensor:
-    """Apply the NaN and +-inf conventions to ``y = fn(x)``."""
-    if fn is not None and torch.isinf(x).any():
+    """Apply the NaN and +-inf conventions to ``y = fn(x)``.
+
+    On plain tensors the +-inf pass is skipped when there is no infinity (one cheap test); under
+    functorch transforms, which reject data-dependent branches, it is always applied.
+    """
+    if fn is not None and (is_transformed(x) or torch.isinf(x).any()):
         lo, hi = _limits(fn, tuple(sorted(params.items())))
         y = torch.where(x == -math.inf, torch.tensor(lo, dtype=y.dtype), y)
         y = torch.where(x == math.inf, torch.tensor(hi, dtype=y.dtype), y)
