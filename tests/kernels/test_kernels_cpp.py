@@ -105,6 +105,61 @@ def test_cpp_special_values_follow_conventions(name, dtype):
         torch.testing.assert_close(u, v, equal_nan=True, **_tol(dtype))
 
 
+def _gelu_mp(xs):
+    """Exact GELU and its derivative at float32 points, from mpmath (30 digits)."""
+    from mpmath import mp
+
+    with mp.workdps(30):
+        v = [(float(mp.mpf(x) * mp.ncdf(x)), float(mp.ncdf(x) + mp.mpf(x) * mp.npdf(x)),
+              float(abs(mp.ncdf(x)) + abs(mp.mpf(x) * mp.npdf(x)))) for x in xs.tolist()]
+    return (torch.tensor(c, dtype=torch.float64) for c in zip(*v))
+
+
+@needs_cpp
+def test_cpp_exact_gelu_float32_is_accurate_in_both_tails():
+    """The float32 exact-GELU gate keeps a few ulp of *relative* accuracy everywhere, the far left tail
+    included (torch's float32 erf form is 1e-4 off at x = -3 and 100 % off by x = -10).  Bound: 2e-6,
+    ~30 ulp: the tail form is 1.6e-7 (see actlab.kernels._erfc) plus a few roundings; the derivative
+    is held to 2e-6 relative to |Phi| + |x phi|, the size of the two terms that cancel near its zero
+    at x = -0.75."""
+    act = actlab.get("geglu")
+    x = torch.cat([torch.linspace(-13.5, 13.5, 5401), torch.tensor([-1e-6, 1e-6, -0.7518, 25.0, -25.0])])
+    ref, dref, scale = _gelu_mp(x)
+    a, b = x.clone().requires_grad_(True), torch.ones_like(x)
+    c = gated(act, a, b, backend="cpp")
+    (da,) = torch.autograd.grad(c, a, torch.ones_like(x))
+    normal = ref.abs() > 1.2e-38  # below, float32 is subnormal and relative accuracy is not defined
+    rel = (c.double() - ref).abs() / ref.abs()
+    assert rel[normal].max() < 2e-6, f"forward: {rel[normal].max():.2e} at x = {x[normal][rel[normal].argmax()]}"
+    tiny = 2.0 ** -149  # the smallest float32 subnormal: there, a few of them of absolute error
+    assert (c.double() - ref)[~normal].abs().max() < 32 * tiny
+    dnormal = scale > 1.2e-38
+    drel = (da.double() - dref).abs() / scale
+    assert drel[dnormal].max() < 2e-6, f"derivative: {drel[dnormal].max():.2e} at x = {x[dnormal][drel[dnormal].argmax()]}"
+    assert (da.double() - dref)[~dnormal].abs().max() < 32 * tiny
+
+
+def test_erfc_tail_coefficients_are_the_fit_and_meet_their_bound():
+    """The kernels' tail coefficients are what _erfc.fit() derives, and the form is within 1e-7 of
+    mpmath over x in [0, 40] (float64 evaluation; float32 rounding adds ~3 ulp on top)."""
+    import numpy as np
+    from mpmath import mp
+
+    from actlab.kernels import _erfc
+
+    fitted = np.float32(_erfc.fit())
+    assert np.array_equal(fitted, np.float32(_erfc.COEFFS)), (fitted, _erfc.COEFFS)
+    xs = np.concatenate([np.linspace(0, 40, 801), [1e-8, 0.5, 1.0, 2.0, 5.0]])
+    with mp.workdps(30):
+        ref = np.array([float(mp.ncdf(-x)) for x in xs])
+    ok = ref > 1e-300
+    rel = np.abs(_erfc.tail(xs[ok]) / ref[ok] - 1)
+    assert rel.max() < 1e-7, rel.max()
+    # and the C++ literal of each coefficient is that float32 exactly
+    assert all(float(np.float32(v)) == v for v in _erfc.COEFFS)
+    assert _erfc.cpp_float(1 / 3) == "0.3333333432674408f"
+
+
 @needs_cpp
 @pytest.mark.parametrize("name", GATED)
 def test_cpp_gradcheck_float64(name):

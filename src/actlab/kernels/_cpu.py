@@ -41,7 +41,9 @@ from typing import Any
 
 import torch
 
-from ..zoo.activation import Activation, _limits
+from ..zoo.activation import Activation
+from ._conventions import limits4
+from . import _erfc
 
 __all__ = ["load", "available", "gate_args", "forward", "backward", "build_seconds", "DTYPES"]
 
@@ -76,6 +78,30 @@ struct Params {
   bool limits;                     // apply them (the spec declares limits)
 };
 
+// Exact GELU in float32: x Phi(x) and Phi(x) + x phi(x) at a few ulp, without SLEEF's double-float
+// erfc (accurate, but it made the fused pass 2x slower than eager) and without torch's erf polynomial
+// (cheap, but 1 + erf cancels: ~1e-4 relative error at x = -3, worse further left).  The tail is
+// Phi(-|x|) = t exp(-x^2/2) Q(t), t = 1 / (1 + |x| T_SCALE / sqrt 2): form, fit and error bound in
+// actlab/kernels/_erfc.py, which also writes Q's Horner lines below.  x^2 = hi + lo exactly (FMA),
+// so the large exponent -hi/2 enters exp() exact and the tail keeps its relative accuracy down to
+// float32's underflow; the same exp(-x^2/2) gives phi(x) for the derivative.
+template <bool D>
+inline void gelu_f32(const Vectorized<float>& x, Vectorized<float>& g, Vectorized<float>& d) {
+  using V = Vectorized<float>;
+  const V one(1.f), zero(0.f);
+  // beyond |x| = 20, exp(-x^2/2) is 0 in float32; clamping keeps hi, lo finite for huge finite x
+  const V ax = at::vec::minimum(x.abs(), V(20.f));
+  const V hi = ax * ax;
+  const V lo = at::vec::fmsub(ax, ax, hi);  // ax^2 - hi, exact
+  const V e = (hi * V(-0.5f)).exp() * at::vec::fmadd(lo, V(-0.5f), one);  // exp(-x^2/2); |lo| < 2^-24 hi
+  const V t = one / at::vec::fmadd(ax, V(@T_COEF@), one);
+  @HORNER@
+  const V tail = t * e * q;  // Phi(-|x|)
+  const V cdf = V::blendv(tail, one - tail, x > zero);
+  g = x * cdf;
+  if constexpr (D) d = at::vec::fmadd(x * V(float(0.5 * M_2_SQRTPI * M_SQRT1_2)), e, cdf);
+}
+
 // phi(x), and phi'(x) when D is true, for one vector.  Formulas only; conventions are applied after.
 template <int64_t G, bool D, typename T>
 inline void gate(const Vectorized<T>& x, const Params<T>& p, Vectorized<T>& g, Vectorized<T>& d) {
@@ -96,6 +122,8 @@ inline void gate(const Vectorized<T>& x, const Params<T>& p, Vectorized<T>& g, V
     const V s = one / (one + bx.neg().exp());
     g = x * s;
     if constexpr (D) d = s * (one + bx * (one - s));
+  } else if constexpr (G == GELU && std::is_same_v<T, float>) {
+    gelu_f32<D>(x, g, d);
   } else if constexpr (G == GELU) {
     // erfc, not 1 + erf: no cancellation in the left tail (the zoo's derivative uses the same form)
     const V cdf = half * (x * V(T(-M_SQRT1_2))).erfc();
@@ -244,6 +272,7 @@ void gated_backward(const at::Tensor& a, const at::Tensor& b, const at::Tensor& 
   });
 }
 """
+_SOURCE = _SOURCE.replace("@HORNER@", _erfc.cpp_horner("t", "q")).replace("@T_COEF@", _erfc.cpp_float(_erfc.X_SCALE))
 
 
 def _arch_flags() -> tuple[str, list[str]]:
@@ -337,12 +366,7 @@ def gate_args(gate: Activation) -> tuple[int, float, list[float], bool] | None:
     if name not in _GATE_IDS:
         return None
     gid = 5 if name == "gelu" and p["approximate"] == "tanh" else _GATE_IDS[name]
-    items = tuple(sorted(p.items()))
-    has = gate.spec.limits is not None
-    lim: list[float] = [0.0, 0.0, 0.0, 0.0]
-    if has:
-        lim = [*_limits(gate.spec.fn, items), *_limits(gate.spec.derivative, items)]  # type: ignore[arg-type]
-    return gid, float(p.get("beta", 1.0)), lim, has  # type: ignore[arg-type]
+    return (gid, float(p.get("beta", 1.0)), *limits4(gate))  # type: ignore[arg-type,return-value]
 
 
 def forward(args: tuple[int, float, list[float], bool], a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> None:
