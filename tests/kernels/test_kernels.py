@@ -253,32 +253,77 @@ def test_gated_mlp_functorch_and_errors():
 
 # -- Triton kernels under the CPU interpreter -------------------------------------------------------
 _TRITON_SCRIPT = textwrap.dedent("""
-    import os
+    import math, os
     os.environ["TRITON_INTERPRET"] = "1"   # before triton is imported, as the interpreter requires
     import torch, actlab
-    from actlab.kernels import gated, gated_reference, GatedMLP, _triton
-    from actlab.kernels.gated import triton_gate_code
+    from actlab.kernels import gated, gated_reference, GatedMLP, _triton, lean as lean_mod
+    from actlab.kernels.gated import triton_args, _ref_backward
+    import importlib
+    lean_mod = importlib.import_module("actlab.kernels.lean")
     torch.manual_seed(0)
-    for name in ["glu", "reglu", "geglu", "geglu(approximate='tanh')", "swiglu", "bilinear"]:
+    F32 = dict(rtol=1e-5, atol=1e-6)
+    for name in ["glu", "reglu", "geglu", "geglu(approximate='tanh')", "swiglu", "swiglu(beta=1.7)", "bilinear"]:
         act = actlab.get(name)
-        for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-5)):
-            base = torch.randn(3, 2 * 37 + 1, dtype=dtype)
-            a = base[:, 1:38].requires_grad_(); b = base[:, 38:].clone().requires_grad_()
-            c = gated(act, a, b, backend="triton"); r = gated_reference(act, a, b)
-            torch.testing.assert_close(c, r, rtol=tol, atol=tol)
-            dc = torch.randn_like(c)
-            for u, v in zip(torch.autograd.grad(c, (a, b), dc), torch.autograd.grad(r, (a, b), dc)):
-                torch.testing.assert_close(u, v, rtol=tol, atol=tol)
-            x = torch.randn(2, 5, 22, dtype=dtype, requires_grad=True)
-            p, q = gated(act, x, backend="triton"), gated(act, x, backend="torch")
-            torch.testing.assert_close(p, q, rtol=tol, atol=tol)
-            torch.testing.assert_close(torch.autograd.grad(p.sum(), x)[0], torch.autograd.grad(q.sum(), x)[0],
-                                       rtol=tol, atol=tol)
-        code, beta = triton_gate_code(act.gate), float(act.gate.params.get("beta", 1.0))
-        x = torch.randn(1500); dy = torch.randn(1500)
-        torch.testing.assert_close(_triton.pointwise_forward(code, beta, x), act.gate(x), rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(_triton.pointwise_backward(code, beta, x, dy), dy * act.gate.derivative(x),
-                                   rtol=1e-5, atol=1e-6)
+        base = torch.randn(3, 2 * 37 + 1) * 3
+        a = base[:, 1:38].requires_grad_(); b = base[:, 38:].clone().requires_grad_()
+        c = gated(act, a, b, backend="triton")
+        # float32 kernels held to the float64 reference
+        a64, b64 = a.detach().double(), b.detach().double()
+        torch.testing.assert_close(c, gated_reference(act, a64, b64).float(), **F32)
+        dc = torch.randn_like(c)
+        ra, rb = _ref_backward(act.gate, a64, b64, dc.double())
+        for u, v in zip(torch.autograd.grad(c, (a, b), dc), (ra, rb)):
+            torch.testing.assert_close(u, v.float(), **F32)
+        x = torch.randn(2, 5, 22, requires_grad=True)
+        p, q = gated(act, x, backend="triton"), gated(act, x, backend="torch")
+        torch.testing.assert_close(p, q, **F32)
+        torch.testing.assert_close(torch.autograd.grad(p.sum(), x)[0], torch.autograd.grad(q.sum(), x)[0], **F32)
+        # the conventions inside the kernel: NaN -> NaN, +-inf -> the limits, huge finite values
+        sp = torch.tensor([math.nan, -math.inf, math.inf, 0.0, -0.0, 1e-30, 30.0, -30.0, 800.0, -800.0, 1e20, -1e20])
+        bs = torch.linspace(-2, 2, sp.numel()); dcs = torch.linspace(1, 3, sp.numel())
+        al, bl = sp.clone().requires_grad_(), bs.clone().requires_grad_()
+        c = gated(act, al, bl, backend="triton")
+        torch.testing.assert_close(c, gated_reference(act, sp, bs), equal_nan=True, **F32)
+        ra, rb = _ref_backward(act.gate, sp, bs, dcs)
+        for u, v in zip(torch.autograd.grad(c, (al, bl), dcs), (ra, rb)):
+            torch.testing.assert_close(u, v, equal_nan=True, **F32)
+        # float64 is not theirs: a clear error, and auto keeps torch ops
+        try:
+            gated(act, a64, b64, backend="triton")
+            raise AssertionError("float64 accepted by backend='triton'")
+        except ValueError as e:
+            assert "float64" in str(e), e
+    # the exact-GELU tail keeps float32's relative accuracy (1 + erf would lose 1e-4 at x = -3)
+    x = torch.linspace(-13.0, -3.0, 4001)
+    args = triton_args(actlab.get("gelu"))
+    x64 = x.double()
+    ref = 0.5 * x64 * torch.erfc(-x64 / math.sqrt(2))
+    dref = 0.5 * torch.erfc(-x64 / math.sqrt(2)) + x64 * torch.exp(-0.5 * x64 * x64) / math.sqrt(2 * math.pi)
+    y, d = _triton.pointwise_forward(args, x), _triton.pointwise_backward(args, x, torch.ones_like(x))
+    assert ((y.double() - ref).abs() / ref.abs()).max() < 2e-6
+    assert ((d.double() - dref).abs() / dref.abs()).max() < 2e-6
+    # pointwise activations on the Triton path (what CUDA tensors get): values, gradients, conventions,
+    # double backward through the closed form
+    lean_mod._triton_device = lambda t: t.dtype in (torch.float32, torch.float16, torch.bfloat16)
+    calls = []
+    orig = _triton.pointwise_forward
+    _triton.pointwise_forward = lambda *a: calls.append(1) or orig(*a)
+    for name in ["gelu", "gelu(approximate='tanh')", "silu", "silu(beta=1.7)"]:
+        act = actlab.get(name)
+        x = torch.cat([torch.randn(1500) * 4, torch.tensor([math.nan, -math.inf, math.inf, 1e20, -1e20])])
+        xr = x.clone().requires_grad_()
+        n0 = len(calls); y = act(xr)
+        assert len(calls) == n0 + 1, name + ": the Triton kernel was not used"
+        x64 = x.double()
+        torch.testing.assert_close(y, act(x64).float(), equal_nan=True, **F32)
+        (g,) = torch.autograd.grad(y, xr, torch.ones_like(y))
+        torch.testing.assert_close(g, act.derivative(x64).float(), equal_nan=True, **F32)
+        xs = torch.randn(50, requires_grad=True)
+        (g1,) = torch.autograd.grad(act(xs).sum(), xs, create_graph=True)
+        (g2,) = torch.autograd.grad(g1.sum(), xs)
+        torch.testing.assert_close(g2, act.spec.second_derivative(xs.detach(), **act.params), **F32)
+        h = act(torch.randn(64).to(torch.bfloat16)); assert h.dtype == torch.bfloat16
+        assert act(torch.randn(8, dtype=torch.float64)).dtype == torch.float64  # float64: torch ops
     a = torch.randn(64, dtype=torch.bfloat16); b = torch.randn(64, dtype=torch.bfloat16)
     torch.testing.assert_close(gated("swiglu", a, b, backend="triton"), gated("swiglu", a, b, backend="torch"))
     m = GatedMLP(8, 12, backend="triton"); x = torch.randn(5, 8, requires_grad=True)

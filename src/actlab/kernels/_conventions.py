@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..zoo.activation import Activation, _eval
+from ..zoo.activation import Activation, _eval, _limits
 from ..zoo.activation import is_transformed as transformed  # noqa: F401  (re-exported for the kernels)
 
 
@@ -32,3 +32,12 @@ def check_float(name: str, *tensors: torch.Tensor) -> None:
     devs = {t.device for t in tensors}
     if len(devs) > 1:
         raise ValueError(f"{name}: inputs are on different devices {sorted(map(str, devs))}; move them to one device")
+
+
+def limits4(gate: Activation) -> tuple[list[float], bool]:
+    """([phi(-inf), phi(inf), phi'(-inf), phi'(inf)], whether the spec declares limits) for the kernels,
+    which apply them in their own loops instead of a separate pass."""
+    if gate.spec.limits is None:
+        return [0.0, 0.0, 0.0, 0.0], False
+    items = tuple(sorted(gate.params.items()))
+    return [*_limits(gate.spec.fn, items), *_limits(gate.spec.derivative, items)], True  # type: ignore[arg-type]

@@ -34,10 +34,13 @@ from ..zoo.activation import Activation, _compute_dtype
 from . import _cpu
 from ._conventions import check_float, derivative, transformed, value
 
-__all__ = ["gated", "gated_reference", "GatedFunction", "PackedGatedFunction", "BLOCK", "triton_gate_code"]
+__all__ = ["gated", "gated_reference", "GatedFunction", "PackedGatedFunction", "BLOCK", "triton_args"]
 
 #: elements per cache block (4 float32 operands of 64 Ki elements = 1 MiB, the L2 of one core here)
 BLOCK = 1 << 16
+
+#: storage dtypes the Triton kernels take (they compute in float32; float64 keeps torch ops)
+TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 Backend = Literal["auto", "torch", "triton", "cpp"]
 Kind = Literal["torch", "triton", "cpp"]  # a resolved backend
@@ -84,22 +87,10 @@ def _native_gate(gate: Activation) -> tuple[GateFwd, GateBwd] | None:
     return pair if ok else None
 
 
-def triton_gate_code(gate: Activation) -> int | None:
-    """The Triton kernels' code for a gate, or None if they do not implement it."""
-    name, p = gate.spec.name, gate.params
-    if name == "identity":
-        return 0
-    if name == "relu":
-        return 1
-    if name == "sigmoid":
-        return 2
-    if name == "silu":
-        return 3
-    if name == "gelu":
-        return 4 if p["approximate"] == "none" else 5
-    if name == "tanh":
-        return 6
-    return None
+def triton_args(gate: Activation) -> tuple[int, float, list[float], bool] | None:
+    """The Triton kernels' arguments for a gate -- (code, beta, limits, apply limits) -- or None if they
+    do not implement it.  The codes are the C++ kernels' gate ids (see :mod:`actlab.kernels._triton`)."""
+    return _cpu.gate_args(gate)
 
 
 # -- reference (differentiable, functorch-safe) ---------------------------------------------------
@@ -206,7 +197,7 @@ def _cpp_ok(gate: Activation, *ts: torch.Tensor) -> str | None:
 
 
 def _resolve(backend: Backend, gate: Activation, *ts: torch.Tensor) -> Kind:
-    """The backend that runs: ``auto`` is Triton for CUDA tensors, C++ for CPU float32/64, else torch ops."""
+    """The backend that runs: ``auto`` is Triton for CUDA float32/16/bf16, C++ for CPU float32/64, else torch ops."""
     if backend == "torch":
         return "torch"
     if backend == "cpp":
@@ -220,15 +211,19 @@ def _resolve(backend: Backend, gate: Activation, *ts: torch.Tensor) -> Kind:
 
     interp = triton_available(interpret_only=True)
     if backend == "triton":
-        if triton_gate_code(gate) is None:
+        if triton_args(gate) is None:
             raise ValueError(f"the Triton kernels do not implement the gate {gate.name}; use backend='torch'")
+        if ts[0].dtype not in TRITON_DTYPES:
+            raise ValueError(f"backend='triton' computes in float32 and takes float32, float16 and bfloat16, "
+                             f"not {ts[0].dtype}; use backend='auto' or 'torch' for float64")
         if not all(t.is_cuda for t in ts) and not interp:
             raise ValueError("backend='triton' needs CUDA tensors (or TRITON_INTERPRET=1 for the CPU interpreter); "
                              f"got a tensor on {ts[0].device}")
         if not triton_available():
             raise RuntimeError("backend='triton' needs the triton package: pip install 'actlab[gpu]'")
         return "triton"
-    if all(t.is_cuda for t in ts) and triton_gate_code(gate) is not None and triton_available():
+    if (all(t.is_cuda for t in ts) and ts[0].dtype in TRITON_DTYPES and triton_args(gate) is not None
+            and triton_available()):
         return "triton"
     if _cpp_ok(gate, *ts) is None and _cpu.available():
         return "cpp"
@@ -249,7 +244,7 @@ class GatedFunction(torch.autograd.Function):
         if kind == "triton":
             from . import _triton
 
-            return _triton.gated_forward(triton_gate_code(gate), _beta(gate), a, b)  # type: ignore[arg-type]
+            return _triton.gated_forward(triton_args(gate), a, b)  # type: ignore[arg-type]
         c = torch.empty(a.shape, dtype=a.dtype, device=a.device)
         a2, b2 = _as_rows(a, b)
         _blocked_forward(gate, a2, b2, c.view(a2.shape), kind)
@@ -271,7 +266,7 @@ class GatedFunction(torch.autograd.Function):
         if ctx.kind == "triton":
             from . import _triton
 
-            da, db = _triton.gated_backward(triton_gate_code(gate), _beta(gate), a, b, dc)  # type: ignore[arg-type]
+            da, db = _triton.gated_backward(triton_args(gate), a, b, dc)  # type: ignore[arg-type]
             return da, db, None, None
         da = torch.empty(a.shape, dtype=a.dtype, device=a.device)
         db = torch.empty(b.shape, dtype=b.dtype, device=b.device)
@@ -298,7 +293,7 @@ class PackedGatedFunction(torch.autograd.Function):
         if kind == "triton":
             from . import _triton
 
-            return _triton.packed_forward(triton_gate_code(gate), _beta(gate), x)  # type: ignore[arg-type]
+            return _triton.packed_forward(triton_args(gate), x)  # type: ignore[arg-type]
         x2 = x.reshape(-1, 2 * f)
         c = torch.empty((*x.shape[:-1], f), dtype=x.dtype, device=x.device)
         _blocked_forward(gate, x2[:, f:], x2[:, :f], c.view(-1, f), kind)
@@ -322,16 +317,12 @@ class PackedGatedFunction(torch.autograd.Function):
         if ctx.kind == "triton":
             from . import _triton
 
-            return _triton.packed_backward(triton_gate_code(gate), _beta(gate), x, dc), None, None  # type: ignore[arg-type]
+            return _triton.packed_backward(triton_args(gate), x, dc), None, None  # type: ignore[arg-type]
         x2 = x.reshape(-1, 2 * f)
         dx = torch.empty(x.shape, dtype=x.dtype, device=x.device)
         dx2 = dx.view(-1, 2 * f)
         _blocked_backward(gate, x2[:, f:], x2[:, :f], dc.reshape(-1, f), dx2[:, f:], dx2[:, :f], ctx.kind)
         return dx, None, None
-
-
-def _beta(gate: Activation) -> float:
-    return float(gate.params.get("beta", 1.0))  # type: ignore[arg-type]
 
 
 def gated(activation: Any, a: torch.Tensor, b: torch.Tensor | None = None, *, dim: int = -1,

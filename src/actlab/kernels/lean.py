@@ -18,6 +18,10 @@ Which path ``Activation.__call__`` takes is decided once per activation (and par
 ``autograd``
     No closed-form derivative is declared: the spec's formula under autograd.
 
+On CUDA, an activation the Triton kernels implement (SiLU, both GELUs) and whose plan is not
+``native`` runs :class:`TritonPointwiseFunction` instead: one kernel each way with the conventions
+applied inside, so no finiteness check -- which on a GPU is a host-device sync on every call.
+
 Under ``torch.func`` transforms the same Function runs with branch-free conventions (a
 ``generate_vmap_rule`` rule); with ``create_graph=True`` its backward is written in differentiable
 operations, so double backward works.
@@ -35,9 +39,9 @@ from torch.autograd.graph import saved_tensors_hooks
 
 from ..zoo.activation import Activation, _compute_dtype, set_dispatch
 from ._conventions import check_float, derivative, transformed, value
-from .gated import _all_finite
+from .gated import TRITON_DTYPES, _all_finite, triton_args
 
-__all__ = ["Plan", "plan", "apply", "lean", "LeanFunction"]
+__all__ = ["Plan", "plan", "apply", "lean", "LeanFunction", "TritonPointwiseFunction"]
 
 Kind = Literal["native", "native_fixed", "lean", "autograd"]
 
@@ -156,6 +160,48 @@ class LeanFunction(torch.autograd.Function):
         return (grad.to(cd) * derivative(ctx.act, x.to(cd))).to(grad.dtype), None, None
 
 
+class TritonPointwiseFunction(torch.autograd.Function):
+    """phi(x) by the Triton kernels (one read and one write each way); keeps only ``x``.
+
+    With ``create_graph=True`` the backward is the spec's closed form in torch ops instead, so
+    double backward works as on every other path.
+    """
+
+    @staticmethod
+    def forward(x: torch.Tensor, act: Activation, args: Any) -> torch.Tensor:  # type: ignore[override]
+        from . import _triton
+
+        return _triton.pointwise_forward(args, x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        x, act, args = inputs
+        ctx.save_for_backward(x)
+        ctx.act, ctx.args = act, args
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            cd = _compute_dtype(x.dtype)
+            return (grad.to(cd) * derivative(ctx.act, x.to(cd))).to(grad.dtype), None, None
+        from . import _triton
+
+        return _triton.pointwise_backward(ctx.args, x, grad), None, None
+
+
+@functools.lru_cache(maxsize=1)
+def _triton_ok() -> bool:
+    from . import triton_available
+
+    return triton_available()
+
+
+def _triton_device(x: torch.Tensor) -> bool:
+    """Whether ``x`` should take the Triton kernels (a CUDA tensor of a dtype they take, triton present)."""
+    return x.is_cuda and x.dtype in TRITON_DTYPES and _triton_ok()
+
+
 def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
     """``act(x)`` on the path :func:`plan` chose (what ``Activation.__call__`` uses).
 
@@ -167,6 +213,10 @@ def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
     p = plan(act)
     if p.kind == "autograd":
         return value(act, x)
+    if p.kind != "native" and not transformed(x) and _triton_device(x):
+        args = triton_args(act)
+        if args is not None:
+            return TritonPointwiseFunction.apply(x, act, args)
     if p.native is not None and not transformed(x) and (p.kind == "native" or _all_finite(x)):
         cd = _compute_dtype(x.dtype)
         return p.native(x.to(cd)).to(x.dtype) if cd != x.dtype else p.native(x)

@@ -18,8 +18,8 @@ from torch.autograd.function import once_differentiable
 
 from ..zoo.activation import Activation
 from ._conventions import check_float, transformed
-from .gated import (Backend, Kind, _as_rows, _beta, _blocked_backward, _blocked_forward, _gate, _resolve,
-                    gated_reference, triton_gate_code)
+from .gated import (Backend, Kind, _as_rows, _blocked_backward, _blocked_forward, _gate, _resolve,
+                    gated_reference, triton_args)
 
 __all__ = ["GatedMLP", "gated_mlp", "GatedMLPFunction"]
 
@@ -29,7 +29,7 @@ def _h(gate: Activation, a: torch.Tensor, b: torch.Tensor, kind: Kind) -> torch.
     if kind == "triton":
         from . import _triton
 
-        _triton._launch_fwd(triton_gate_code(gate), _beta(gate), a, b, h)  # type: ignore[arg-type]
+        _triton._launch_fwd(triton_args(gate), a, b, h)  # type: ignore[arg-type]
     else:
         a2, b2, h2 = _as_rows(a, b, h)
         _blocked_forward(gate, a2, b2, h2, kind)
@@ -46,7 +46,7 @@ def _grad_ab(gate: Activation, a: torch.Tensor, b: torch.Tensor, dh: torch.Tenso
     if kind == "triton":
         from . import _triton
 
-        _triton._launch_bwd(triton_gate_code(gate), _beta(gate), a, b, dh, dh, db)  # type: ignore[arg-type]
+        _triton._launch_bwd(triton_args(gate), a, b, dh, dh, db)  # type: ignore[arg-type]
     else:
         a2, b2, dh2, db2 = _as_rows(a, b, dh, db)
         _blocked_backward(gate, a2, b2, dh2, dh2, db2, kind)
