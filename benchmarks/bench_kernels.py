@@ -54,12 +54,14 @@ def main() -> None:
              + ", ".join(f"{k}: {v:.1f} GB/s" for k, v in out["copy_GBps"].items()) + ".",
              f"Times are the minimum of {a.reps} repetitions after a warm-up (a shared, noisy machine: the minimum "
              "is the least disturbed run); ratios are measured side by side in this run.", "",
-             "| op | dtype | impl | fwd ms | bwd ms | fwd+bwd ms | GB/s (min bytes) | of copy | vs eager | kept B/elem |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| op | dtype | impl | fwd ms | bwd ms | fwd+bwd ms | GB/s (min bytes) | of copy | vs eager | vs compile "
+             "| kept B/elem |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in out["ops"]:
+        vs_compile = f"{r['speedup_vs_compile']:.2f}x" if "speedup_vs_compile" in r else "not run"
         lines.append(f"| {r['op']} | {r['dtype']} | {r['impl']} | {r['forward_ms']:.2f} | {r['backward_ms']:.2f} | "
                      f"{r['fwd_bwd_ms']:.2f} | {r['fwd_bwd_GBps']:.1f} | {r['frac_of_copy']:.0%} | "
-                     f"{r['speedup_vs_eager']:.2f}x | {r['saved_bytes_per_elem']:.0f} |")
+                     f"{r['speedup_vs_eager']:.2f}x | {vs_compile} | {r['saved_bytes_per_elem']:.0f} |")
     lines += ["", "GatedMLP training step (peak above inputs and weights; CPU: profiler allocator events; "
               "step time: min of the repetitions):", "",
               "| impl | shape | peak MiB | peak vs eager | ffn-sized tensors kept | step ms | speed vs eager |",
