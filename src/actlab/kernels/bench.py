@@ -127,6 +127,10 @@ def bench_op(act: Activation, numel: int, dtype: torch.dtype, device: str, *, re
     passes = (3, 5) if act.is_gated else (2, 3)
     impls = _impls(act)
     if compile:
+        # a fresh dynamo cache per op: the gated eager lambdas share one code object, so without a reset
+        # every op is a recompilation of the last and past dynamo's recompile limit (8) the "compiled"
+        # column would silently run eager
+        torch._dynamo.reset()
         impls["torch.compile"] = torch.compile(impls["eager"], dynamic=False)
     if copy_gbs is None:
         copy_gbs = copy_bandwidth(numel, dtype, device, reps)
