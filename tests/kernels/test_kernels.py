@@ -262,7 +262,8 @@ _TRITON_SCRIPT = textwrap.dedent("""
     from actlab.kernels.gated import triton_args, _ref_backward
     import importlib
     lean_mod = importlib.import_module("actlab.kernels.lean")
-    assert DEV == "cpu" or lean_mod._triton_device(torch.ones(1, device=DEV))
+    gated_mod = importlib.import_module("actlab.kernels.gated")
+    assert DEV == "cpu" or gated_mod._triton_device(torch.ones(1, device=DEV))
     torch.manual_seed(0)
     F32 = dict(rtol=1e-5, atol=1e-6)
     for name in ["glu", "reglu", "geglu", "geglu(approximate='tanh')", "swiglu", "swiglu(beta=1.7)", "bilinear"]:
@@ -311,7 +312,7 @@ _TRITON_SCRIPT = textwrap.dedent("""
     # pointwise activations on the Triton path (what CUDA tensors get): values, gradients, conventions,
     # double backward through the closed form
     if DEV == "cpu":  # what CUDA tensors get, forced for the interpreter's CPU tensors
-        lean_mod._triton_device = lambda t: t.dtype in (torch.float32, torch.float16, torch.bfloat16)
+        gated_mod._triton_device = lambda t: t.dtype in (torch.float32, torch.float16, torch.bfloat16)
     calls = []
     orig = _triton.pointwise_forward
     _triton.pointwise_forward = lambda *a: calls.append(1) or orig(*a)
@@ -331,6 +332,21 @@ _TRITON_SCRIPT = textwrap.dedent("""
         torch.testing.assert_close(g2, act.spec.second_derivative(xs.detach(), **act.params), **F32)
         h = act(torch.randn(64, device=DEV).to(torch.bfloat16)); assert h.dtype == torch.bfloat16
         assert act(torch.randn(8, device=DEV, dtype=torch.float64)).dtype == torch.float64  # float64: torch ops
+    # gated units called as activations fuse on the Triton path too; broadcasting keeps the composition
+    fused = []
+    orig_g = _triton.gated_forward
+    _triton.gated_forward = lambda *a: fused.append(1) or orig_g(*a)
+    act = actlab.get("swiglu")
+    a = torch.randn(4, 30, device=DEV, requires_grad=True); b = torch.randn(4, 30, device=DEV, requires_grad=True)
+    y = act(a, b)
+    assert fused == [1]
+    torch.testing.assert_close(y, act.gate(a) * b, **F32)
+    for u, v in zip(torch.autograd.grad(y.sum(), (a, b)), torch.autograd.grad((act.gate(a) * b).sum(), (a, b))):
+        torch.testing.assert_close(u, v, **F32)
+    torch.testing.assert_close(act(torch.cat([b, a], -1)), y, **F32)  # packed: second half gates
+    assert len(fused) == 2
+    y = act(a, b[:1])
+    assert len(fused) == 2 and y.shape == a.shape
     a = torch.randn(64, device=DEV, dtype=torch.bfloat16); b = torch.randn(64, device=DEV, dtype=torch.bfloat16)
     torch.testing.assert_close(gated("swiglu", a, b, backend="triton"), gated("swiglu", a, b, backend="torch"))
     m = GatedMLP(8, 12, backend="triton", device=DEV); x = torch.randn(5, 8, device=DEV, requires_grad=True)

@@ -230,6 +230,30 @@ def _resolve(backend: Backend, gate: Activation, *ts: torch.Tensor) -> Kind:
     return "torch"
 
 
+@functools.lru_cache(maxsize=1)
+def _triton_ok() -> bool:
+    from . import triton_available
+
+    return triton_available()
+
+
+def _triton_device(x: torch.Tensor) -> bool:
+    """Whether ``x`` should take the Triton kernels unasked (a CUDA tensor of a dtype they take, triton present)."""
+    return x.is_cuda and x.dtype in TRITON_DTYPES and _triton_ok()
+
+
+def dispatch(act: Activation, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor | None:
+    """``act(a, b)`` fused when the Triton kernels take it (CUDA, equal shapes and dtypes), else None.
+
+    CPU tensors keep the composition: the C++ kernels are built on first use (about a minute), which
+    a plain call should not trigger; ask for them with :func:`gated`.
+    """
+    if (a.shape != b.shape or a.dtype != b.dtype or transformed(a, b) or triton_args(act.gate) is None
+            or not (_triton_device(a) and _triton_device(b))):
+        return None
+    return GatedFunction.apply(a, b, act, "triton")
+
+
 # -- autograd Functions ---------------------------------------------------------------------------
 class GatedFunction(torch.autograd.Function):
     """``gate(a) * b`` for separate tensors of one shape; keeps only ``a`` and ``b``."""

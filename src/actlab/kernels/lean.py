@@ -30,6 +30,7 @@ operations, so double backward works.
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
@@ -39,7 +40,11 @@ from torch.autograd.graph import saved_tensors_hooks
 
 from ..zoo.activation import Activation, _compute_dtype, set_dispatch
 from ._conventions import check_float, derivative, transformed, value
-from .gated import TRITON_DTYPES, _all_finite, triton_args
+from .gated import _all_finite, triton_args
+
+# the module (``actlab.kernels.gated`` the attribute is the function): its device predicate is looked
+# up at call time, so one switch covers pointwise and gated dispatch
+_gated = importlib.import_module(".gated", __package__)
 
 __all__ = ["Plan", "plan", "apply", "lean", "LeanFunction", "TritonPointwiseFunction"]
 
@@ -190,18 +195,6 @@ class TritonPointwiseFunction(torch.autograd.Function):
         return _triton.pointwise_backward(ctx.args, x, grad), None, None
 
 
-@functools.lru_cache(maxsize=1)
-def _triton_ok() -> bool:
-    from . import triton_available
-
-    return triton_available()
-
-
-def _triton_device(x: torch.Tensor) -> bool:
-    """Whether ``x`` should take the Triton kernels (a CUDA tensor of a dtype they take, triton present)."""
-    return x.is_cuda and x.dtype in TRITON_DTYPES and _triton_ok()
-
-
 def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
     """``act(x)`` on the path :func:`plan` chose (what ``Activation.__call__`` uses).
 
@@ -213,7 +206,7 @@ def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
     p = plan(act)
     if p.kind == "autograd":
         return value(act, x)
-    if p.kind != "native" and not transformed(x) and _triton_device(x):
+    if p.kind != "native" and not transformed(x) and _gated._triton_device(x):
         args = triton_args(act)
         if args is not None:
             return TritonPointwiseFunction.apply(x, act, args)
@@ -245,4 +238,5 @@ def lean(activation: Any) -> Callable[[torch.Tensor], torch.Tensor]:
     return f
 
 
-set_dispatch(apply)  # Activation.__call__ now takes the measured path (the zoo does not import kernels)
+# Activation.__call__ now takes the measured path, and fuses gated units on CUDA (the zoo does not import kernels)
+set_dispatch(apply, _gated.dispatch)

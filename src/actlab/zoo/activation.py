@@ -73,10 +73,17 @@ def _eval(fn: Callable[..., Any], x: torch.Tensor, params: Mapping[str, Any], li
 _dispatch: Callable[["Activation", torch.Tensor], torch.Tensor] | None = None
 
 
-def set_dispatch(fn: Callable[["Activation", torch.Tensor], torch.Tensor] | None) -> None:
-    """Install the function ``Activation.__call__`` hands pointwise evaluation to (None: the formula)."""
-    global _dispatch
-    _dispatch = fn
+#: How a gated unit ``act(a, b)`` may be fused: returns the result, or None for the composition
+#: ``gate(a) * b`` (``actlab.kernels`` fuses CUDA tensors with its Triton kernels).
+_gated_dispatch: Callable[["Activation", torch.Tensor, torch.Tensor], torch.Tensor | None] | None = None
+
+
+def set_dispatch(fn: Callable[["Activation", torch.Tensor], torch.Tensor] | None,
+                 gated: Callable[["Activation", torch.Tensor, torch.Tensor], torch.Tensor | None] | None = None) -> None:
+    """Install the functions ``Activation.__call__`` hands pointwise evaluation and gated units to
+    (None: the formula, the composition)."""
+    global _dispatch, _gated_dispatch
+    _dispatch, _gated_dispatch = fn, gated
 
 
 class Activation:
@@ -160,6 +167,10 @@ class Activation:
                 b, x = x.chunk(2, dim=dim)
             else:
                 _check_tensor(b, self.name)
+            if _gated_dispatch is not None:
+                y = _gated_dispatch(self, x, b)
+                if y is not None:
+                    return y
             return self.gate(x) * b
         if b is not None:
             raise TypeError(f"{self.name} is pointwise and takes one tensor")
