@@ -2,7 +2,9 @@
 
 Everything is measured side by side in one run (never compared with numbers from another run):
 
-* times are the minimum over ``reps`` runs after a warm-up (CUDA: synchronised);
+* times are the minimum over ``reps`` runs after a warm-up (CUDA: synchronised), taken round-robin:
+  each repetition runs every implementation once in turn, so load changes on a shared machine hit
+  them alike instead of skewing the ratios;
 * achieved GB/s uses the *minimum* bytes an op must move (pointwise: read x, write y forward; read
   x, dy, write dx backward; gated: 3 forward + 5 backward element-passes), so an implementation
   that moves more than the minimum shows a lower number;
@@ -116,6 +118,33 @@ def _impls(act: Activation) -> dict[str, Callable[..., torch.Tensor]]:
     return {"actlab": act, "eager": _eager_gate(act)}
 
 
+class _Runs:
+    """One implementation's three timed runs: forward without grad, backward alone, forward+backward."""
+
+    def __init__(self, f: Callable[..., torch.Tensor], inputs: list[torch.Tensor], dy: torch.Tensor, device: str):
+        self.f, self.inputs, self.dy, self.device = f, inputs, dy, device
+        self.leaves = [t.detach().requires_grad_(True) for t in inputs]
+
+    def fwd(self) -> torch.Tensor:
+        return self.f(*self.leaves)
+
+    def time(self, what: int) -> float:
+        """Seconds of one run of: 0 forward (no grad), 1 backward (after an untimed forward), 2 both."""
+        if what == 1:
+            y = self.fwd()
+            _sync(self.device)
+        t0 = time.perf_counter()
+        if what == 0:
+            with torch.no_grad():
+                self.f(*self.inputs)
+        elif what == 1:
+            torch.autograd.grad(y, self.leaves, self.dy)
+        else:
+            torch.autograd.grad(self.fwd(), self.leaves, self.dy)
+        _sync(self.device)
+        return time.perf_counter() - t0
+
+
 def bench_op(act: Activation, numel: int, dtype: torch.dtype, device: str, *, reps: int = 10,
              compile: bool = False, copy_gbs: float | None = None) -> list[dict[str, Any]]:
     """Forward / backward / forward+backward of ``act`` on ``numel`` elements for each implementation."""
@@ -134,35 +163,18 @@ def bench_op(act: Activation, numel: int, dtype: torch.dtype, device: str, *, re
         impls["torch.compile"] = torch.compile(impls["eager"], dynamic=False)
     if copy_gbs is None:
         copy_gbs = copy_bandwidth(numel, dtype, device, reps)
+    # Round-robin: every repetition times each implementation once, in turn, so a change in the
+    # machine's load during the run hits all of them alike (the ratios are what we report).
+    runs = {name: _Runs(f, inputs, dy, device) for name, f in impls.items()}
+    best = {name: [float("inf")] * 3 for name in impls}
+    for _ in range(reps + 1):  # the first round is the warm-up
+        for what in range(3):
+            for name, r in runs.items():
+                best[name][what] = min(best[name][what], r.time(what))
     rows = []
-    for name, f in impls.items():
-        leaves = [t.detach().requires_grad_(True) for t in inputs]
-
-        def fwd() -> torch.Tensor:
-            return f(*leaves)
-
-        def fwd_nograd() -> None:
-            with torch.no_grad():
-                f(*inputs)
-
-        def fb() -> None:
-            torch.autograd.grad(fwd(), leaves, dy)
-
-        def bwd_only() -> float:
-            best = float("inf")
-            for _ in range(reps + 1):
-                y = fwd()
-                _sync(device)
-                t0 = time.perf_counter()
-                torch.autograd.grad(y, leaves, dy)
-                _sync(device)
-                best = min(best, time.perf_counter() - t0)
-            return best
-
-        t_f = time_fn(fwd_nograd, device, reps)
-        t_b = bwd_only()
-        t_fb = time_fn(fb, device, reps)
-        kept = saved_bytes(fwd)
+    for name, r in runs.items():
+        t_f, t_b, t_fb = best[name]
+        kept = saved_bytes(r.fwd)
         gbs = (passes[0] + passes[1]) * numel * item / t_fb / 1e9
         rows.append({"op": act.name, "impl": name, "numel": numel, "dtype": str(dtype).replace("torch.", ""),
                      "forward_ms": t_f * 1e3, "backward_ms": t_b * 1e3, "fwd_bwd_ms": t_fb * 1e3,
