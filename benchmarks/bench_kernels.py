@@ -7,7 +7,8 @@ build the C++ kernels; add --compile for the torch.compile column: +20 s of comp
 Gated units are timed three ways in the same run: the C++ kernels (``actlab cpp``, what ``auto`` picks
 on CPU), the cache-blocked torch path (``actlab torch``, the fallback) and eager ``gate(a) * b``.
 Every time is the minimum of ``--reps`` runs (the machine is shared and noisy: the minimum is the run
-least disturbed by other jobs); every ratio is measured side by side in this run.
+least disturbed by other jobs), each repetition running every implementation once in turn; every ratio
+is measured side by side in this run.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def main() -> None:
              f"python {m['python']}.  Elements per op: {a.numel}.  Copy bandwidth: "
              + ", ".join(f"{k}: {v:.1f} GB/s" for k, v in out["copy_GBps"].items()) + ".",
              f"Times are the minimum of {a.reps} repetitions after a warm-up (a shared, noisy machine: the minimum "
-             "is the least disturbed run); ratios are measured side by side in this run.", "",
+             "is the least disturbed run), taken round-robin across implementations; ratios are measured side by "
+             "side in this run.", "",
              "| op | dtype | impl | fwd ms | bwd ms | fwd+bwd ms | GB/s (min bytes) | of copy | vs eager | vs compile "
              "| kept B/elem |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
