@@ -129,6 +129,12 @@ def plan(act: Activation) -> Plan:
     return Plan("lean", None, saved, finite, special)
 
 
+def _closed_form_grad(act: Activation, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """grad * phi'(x) with the spec's closed form, in differentiable ops (half formats: float32 compute)."""
+    cd = _compute_dtype(x.dtype)
+    return (grad.to(cd) * derivative(act, x.to(cd))).to(grad.dtype)
+
+
 class LeanFunction(torch.autograd.Function):
     """phi(x) keeping only ``x`` for backward.
 
@@ -159,10 +165,9 @@ class LeanFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
-        cd = _compute_dtype(x.dtype)
         # Always the spec's closed form, bit for bit (the zoo contract: the functional backward *is*
         # the declared derivative).  Written in differentiable operations: double backward works.
-        return (grad.to(cd) * derivative(ctx.act, x.to(cd))).to(grad.dtype), None, None
+        return _closed_form_grad(ctx.act, x, grad), None, None
 
 
 class TritonPointwiseFunction(torch.autograd.Function):
@@ -188,8 +193,7 @@ class TritonPointwiseFunction(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
         if torch.is_grad_enabled():
-            cd = _compute_dtype(x.dtype)
-            return (grad.to(cd) * derivative(ctx.act, x.to(cd))).to(grad.dtype), None, None
+            return _closed_form_grad(ctx.act, x, grad), None, None
         from . import _triton
 
         return _triton.pointwise_backward(ctx.args, x, grad), None, None
