@@ -91,3 +91,12 @@ def test_bench_bad_input_is_one_line_exit_2(cli, one_line_error, args, match):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
 def test_bench_cuda_without_gpu_is_a_clear_error(cli, one_line_error):
     assert "no CUDA GPU" in one_line_error(cli("bench", "--device", "cuda"))
+
+
+def test_bench_rows_are_named_for_the_path_that_runs():
+    """On CUDA the fused rows are Triton's (float32/16/bf16), never labelled as the CPU kernel."""
+    sw = B.get("swiglu")
+    assert set(B._impls(sw, "cpu")) == {"actlab cpp", "actlab torch", "eager"}
+    assert set(B._impls(sw, "cuda", torch.bfloat16)) == {"actlab triton", "actlab torch", "eager"}
+    assert set(B._impls(sw, "cuda", torch.float64)) == {"actlab torch", "eager"}
+    assert set(B._impls(B.get("silu"), "cuda")) == {"actlab", "eager"}

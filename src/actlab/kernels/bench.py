@@ -29,7 +29,7 @@ from torch.autograd.graph import saved_tensors_hooks
 from ..zoo import get
 from ..zoo.activation import Activation
 from . import _cpu
-from .gated import gated
+from .gated import TRITON_DTYPES, gated, triton_args
 from .mlp import GatedMLP, gated_mlp
 
 __all__ = ["machine", "copy_bandwidth", "bench_op", "mlp_step_memory", "liger_silu_mul"]
@@ -104,14 +104,16 @@ def _eager_gate(gate: Activation) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda x: s.fn(x, **params)  # type: ignore[misc]
 
 
-def _impls(act: Activation) -> dict[str, Callable[..., torch.Tensor]]:
-    """name -> f(*inputs) for one op: actlab's path and the eager PyTorch one."""
+def _impls(act: Activation, device: str = "cpu",
+           dtype: torch.dtype = torch.float32) -> dict[str, Callable[..., torch.Tensor]]:
+    """name -> f(*inputs) for one op: actlab's paths on this device and the eager PyTorch one."""
     if act.is_gated:
         eg = _eager_gate(act.gate)
         impls: dict[str, Callable[..., torch.Tensor]] = {}
-        if _cpu.available() and _cpu.gate_args(act.gate) is not None:  # CPU tensors take it under "auto"
-            impls["actlab cpp"] = lambda a, b: gated(act, a, b, backend="cpp") if a.device.type == "cpu" \
-                else gated(act, a, b)
+        if device == "cpu" and _cpu.available() and _cpu.gate_args(act.gate) is not None:
+            impls["actlab cpp"] = lambda a, b: gated(act, a, b, backend="cpp")  # what "auto" takes on CPU
+        elif device != "cpu" and dtype in TRITON_DTYPES and triton_args(act.gate) is not None:
+            impls["actlab triton"] = lambda a, b: gated(act, a, b)  # "auto": Triton for CUDA float32/16/bf16
         impls["actlab torch"] = lambda a, b: gated(act, a, b, backend="torch")
         impls["eager"] = lambda a, b: eg(a) * b
         return impls
@@ -154,7 +156,7 @@ def bench_op(act: Activation, numel: int, dtype: torch.dtype, device: str, *, re
     dy = torch.randn(numel, generator=gen).to(device=device, dtype=dtype)
     item = inputs[0].element_size()
     passes = (3, 5) if act.is_gated else (2, 3)
-    impls = _impls(act)
+    impls = _impls(act, device, dtype)
     if compile:
         # a fresh dynamo cache per op: the gated eager lambdas share one code object, so without a reset
         # every op is a recompilation of the last and past dynamo's recompile limit (8) the "compiled"
