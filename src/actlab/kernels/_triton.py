@@ -30,6 +30,7 @@ _X_SCALE = tl.constexpr(_erfc.X_SCALE)
 _INV_SQRT_2PI = tl.constexpr(0.3989422804014327)
 _TWO_K = tl.constexpr(2 * 0.7978845608028654)  # 2 sqrt(2/pi)
 _GELU_C = tl.constexpr(0.044715)
+_FLT_MAX = tl.constexpr(3.4028234663852886e38)
 
 
 @triton.jit
@@ -81,8 +82,9 @@ def _gate_value_and_grad(a, beta, g_lo, g_hi, d_lo, d_hi, CODE: tl.constexpr, LI
         g = a * s
         d = s + xs * _TWO_K * s * (1.0 - s) * (1.0 + xs * xs * (3.0 * _GELU_C))
     if LIMITS:
-        g = tl.where(a == float("inf"), g_hi, tl.where(a == -float("inf"), g_lo, g))
-        d = tl.where(a == float("inf"), d_hi, tl.where(a == -float("inf"), d_lo, d))
+        pos, neg = a > _FLT_MAX, a < -_FLT_MAX  # +-inf: beyond the largest finite float32
+        g = tl.where(pos, g_hi, tl.where(neg, g_lo, g))
+        d = tl.where(pos, d_hi, tl.where(neg, d_lo, d))
     g = tl.where(a != a, a, g)
     d = tl.where(a != a, a, d)
     return g, d
