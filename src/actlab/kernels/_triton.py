@@ -112,13 +112,24 @@ def _pointwise_bwd_kernel(x_ptr, dy_ptr, dx_ptr, n, beta, g_lo, g_hi, d_lo, d_hi
 
 
 @triton.jit
-def _gated_fwd_kernel(a_ptr, b_ptr, c_ptr, n_cols, a_stride, b_stride, c_stride, beta, g_lo, g_hi, d_lo, d_hi,
-                      CODE: tl.constexpr, LIMITS: tl.constexpr, BLOCK: tl.constexpr):
+def _tile(n_cols, BLOCK: tl.constexpr):
+    """This program's (row, columns, in-bounds mask) of a (rows, n_cols) problem with contiguous rows."""
     row = tl.program_id(0).to(tl.int64)
     cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    m = cols < n_cols
-    a = tl.load(a_ptr + row * a_stride + cols, mask=m, other=0.0).to(tl.float32)
-    b = tl.load(b_ptr + row * b_stride + cols, mask=m, other=0.0).to(tl.float32)
+    return row, cols, cols < n_cols
+
+
+@triton.jit
+def _load_f32(ptr, row, stride, cols, m):
+    return tl.load(ptr + row * stride + cols, mask=m, other=0.0).to(tl.float32)
+
+
+@triton.jit
+def _gated_fwd_kernel(a_ptr, b_ptr, c_ptr, n_cols, a_stride, b_stride, c_stride, beta, g_lo, g_hi, d_lo, d_hi,
+                      CODE: tl.constexpr, LIMITS: tl.constexpr, BLOCK: tl.constexpr):
+    row, cols, m = _tile(n_cols, BLOCK)
+    a = _load_f32(a_ptr, row, a_stride, cols, m)
+    b = _load_f32(b_ptr, row, b_stride, cols, m)
     g, _ = _gate_value_and_grad(a, beta, g_lo, g_hi, d_lo, d_hi, CODE, LIMITS)
     tl.store(c_ptr + row * c_stride + cols, (g * b).to(c_ptr.dtype.element_ty), mask=m)
 
@@ -127,12 +138,10 @@ def _gated_fwd_kernel(a_ptr, b_ptr, c_ptr, n_cols, a_stride, b_stride, c_stride,
 def _gated_bwd_kernel(a_ptr, b_ptr, dc_ptr, da_ptr, db_ptr, n_cols, a_stride, b_stride, dc_stride,
                       da_stride, db_stride, beta, g_lo, g_hi, d_lo, d_hi,
                       CODE: tl.constexpr, LIMITS: tl.constexpr, BLOCK: tl.constexpr):
-    row = tl.program_id(0).to(tl.int64)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
-    m = cols < n_cols
-    a = tl.load(a_ptr + row * a_stride + cols, mask=m, other=0.0).to(tl.float32)
-    b = tl.load(b_ptr + row * b_stride + cols, mask=m, other=0.0).to(tl.float32)
-    dc = tl.load(dc_ptr + row * dc_stride + cols, mask=m, other=0.0).to(tl.float32)
+    row, cols, m = _tile(n_cols, BLOCK)
+    a = _load_f32(a_ptr, row, a_stride, cols, m)
+    b = _load_f32(b_ptr, row, b_stride, cols, m)
+    dc = _load_f32(dc_ptr, row, dc_stride, cols, m)
     g, d = _gate_value_and_grad(a, beta, g_lo, g_hi, d_lo, d_hi, CODE, LIMITS)
     tl.store(da_ptr + row * da_stride + cols, (dc * b * d).to(da_ptr.dtype.element_ty), mask=m)
     tl.store(db_ptr + row * db_stride + cols, (dc * g).to(db_ptr.dtype.element_ty), mask=m)
