@@ -22,11 +22,13 @@ from __future__ import annotations
 import functools
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 import torch.nn as nn
+
+from .._records import AsDict
 
 #: the arms of the experiment: "true" plus polynomial methods (value-only and derivative-matched)
 DEFAULT_ARMS = ("true", "newton", "newton-chebyshev", "hermite")
@@ -34,7 +36,7 @@ VALUE_ONLY = ("newton", "newton-chebyshev")
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(AsDict):
     activation: str = "gelu"
     degree: int = 7
     interval: tuple[float, float] = (-4.0, 4.0)
@@ -47,9 +49,6 @@ class Config:
     checkpoints: int = 10          # gradient cosines measured this many times along training
     probe_size: int = 512          # fixed training examples for the gradient comparison
     dataset: str = "mnist1d"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 PROFILES: dict[str, Config] = {

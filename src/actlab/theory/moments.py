@@ -14,12 +14,13 @@ value at a kink has probability zero and does not matter.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from .._records import AsDict
 from .gaussian import Integrand, check_std, expect, expect_mc, expect_mpmath, pointwise
 
 #: integrand builders on (phi, dphi, t); the moment names used throughout actlab.theory
@@ -61,7 +62,7 @@ def gaussian_moments(act: Any, names: tuple[str, ...], mean: Any = 0.0, std: Any
 
 
 @dataclass(frozen=True)
-class Moments:
+class Moments(AsDict):
     """Gaussian moments of phi and phi' under z ~ N(mu, sigma^2) (definitions in the module docstring)."""
 
     activation: str
@@ -75,9 +76,6 @@ class Moments:
     d1_second: float
     t_phi: float
     t_phi_dphi: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 _ALL = ("mean", "second", "d1_mean", "d1_second", "t_phi", "t_phi_dphi")

@@ -28,13 +28,14 @@ Known answers: ReLU sigma_w^2 = 2 at sigma_b = 0 (He init); tanh sigma_w = 1 at 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from scipy.optimize import brentq
 
+from .._records import AsDict
 from ..zoo import Activation
 from .gaussian import check_std, expect, pointwise
 from .moments import gaussian_moments
@@ -86,7 +87,7 @@ def chi1(act: Any, q: Any, sigma_w: float) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class FixedPoint:
+class FixedPoint(AsDict):
     """The variance fixed point of a random network and what follows from it (module docstring)."""
 
     activation: str
@@ -99,9 +100,6 @@ class FixedPoint:
     marginal: bool
     xi_q: float
     phase: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _depth(rate: float) -> float:
@@ -192,7 +190,7 @@ def correlation_map(act: Any, c: float, q: float, sigma_w: float, sigma_b: float
 
 
 @dataclass(frozen=True)
-class DepthScales:
+class DepthScales(AsDict):
     activation: str
     sigma_w: float
     sigma_b: float
@@ -203,9 +201,6 @@ class DepthScales:
     xi_q: float
     xi_c: float
     phase: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def depth_scales(act: Any, sigma_w: float, sigma_b: float) -> DepthScales:
@@ -234,7 +229,7 @@ def depth_scales(act: Any, sigma_w: float, sigma_b: float) -> DepthScales:
 # -- edge of chaos -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class EdgePoint:
+class EdgePoint(AsDict):
     """A point of the edge of chaos: chi_1 = 1 at the variance fixed point q."""
 
     activation: str
@@ -244,9 +239,6 @@ class EdgePoint:
     chi1: float
     slope: float = 1.0
     stable: bool = True
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _slopes(a: Activation, q: np.ndarray, w2: np.ndarray) -> np.ndarray:

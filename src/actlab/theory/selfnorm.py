@@ -25,13 +25,14 @@ k = 1 - rate, a dropped-out x' has mean k*mu + (1-k)*alpha' and variance k*nu + 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from scipy.optimize import root
 
+from .._records import AsDict
 from ..zoo import Activation
 from .gaussian import check_std, pointwise
 from .moments import gaussian_moments
@@ -40,7 +41,7 @@ _TERMS = ("mean", "second", "t_phi", "t_phi2", "t2_phi", "t2_phi2")
 
 
 @dataclass(frozen=True)
-class SelfNormalising:
+class SelfNormalising(AsDict):
     """The solution: parameters, the fixed point, the Jacobian there and whether it contracts."""
 
     family: str
@@ -58,9 +59,6 @@ class SelfNormalising:
     stable: bool
     contracts: bool
     iterations: int = field(default=0)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _split(family: Any, free: Sequence[str] | None) -> tuple[Activation, tuple[str, ...]]:
@@ -171,16 +169,13 @@ def saturation(act: Any, scale: float = 1.0) -> float:
 
 
 @dataclass(frozen=True)
-class AlphaDropout:
+class AlphaDropout(AsDict):
     rate: float
     alpha_prime: float
     a: float
     b: float
     mean: float
     var: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def alpha_dropout(rate: float, alpha_prime: float, mean: float = 0.0, var: float = 1.0) -> AlphaDropout:
