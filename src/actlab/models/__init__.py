@@ -1,0 +1,16 @@
+"""Small, explicit model builders that take an activation, one file per model family.
+
+Every builder returns a plain ``nn.Sequential`` of ``nn.Linear`` / ``nn.Conv1d`` / ``nn.Flatten`` and
+activation modules (``act.module()``), so a reader sees the whole architecture in one place and
+:mod:`actlab.engine.ensemble` can stack many of them into one batched program.  Weights are
+initialised by a declared per-activation policy (:mod:`.init`).
+
+Gated units (``glu``, ``swiglu`` ...) halve their input, so the layer feeding a gated unit is built twice
+as wide and the hidden width seen by the next layer stays as requested.
+"""
+
+from .cnn import cnn1d
+from .init import SCHEMES, apply_init, init_for
+from .mlp import mlp
+
+__all__ = ["SCHEMES", "apply_init", "cnn1d", "init_for", "mlp"]
