@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import approx, theory
 from .approx import approximate, pau
-from .engine import Result, Store, Study, Verdict, run_sweep
+from .engine import Result, Store, Study
 from .nn import ActivationModule, GatedMLP, replace_activations
 from .studies import all_studies, get_study
 from .theory import init_
@@ -22,7 +22,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
-__all__ = ["DEFAULT_SET", "Result", "Store", "Study", "Verdict", "all_studies", "get_study", "run_sweep",
+__all__ = ["DEFAULT_SET", "Result", "Store", "Study", "all_studies", "get_study",
            "approx", "approximate", "pau", "Activation", "ActivationModule", "ActivationSpec", "GatedMLP", "Param", "Properties", "UnknownActivationError",
            "get", "init_", "list_activations", "register", "replace_activations", "spec", "theory", "unregister",
            "__version__"]

@@ -1,16 +1,18 @@
-"""The study engine: protocol, store, sweeps on local or Ray workers, vectorised ensembles, progress.
+"""The study engine: protocol, decision rules, store, sweeps on local or Ray workers, vectorised ensembles.
 
 How to write a study: ``docs/engine.md``.
 """
 
+from .decide import Decision
 from .ensemble import Ensemble, can_stack
-from .protocol import Record, Result, Study, Verdict, config_hash
-from .stats import MIN_SEEDS, combine, contrast_verdict, mean_ci, paired_verdict, summarise
+from .protocol import Part, Profile, Record, Result, Shared, Study, Tuned, UnitSpec, config_hash
 from .store import SCHEMA_VERSION, Store, StoreError, default_path
-from .sweep import SweepSummary, Unit, execute_job, plan, run_sweep
-from .train import Schedule, build, fit, fit_many, seed_for, seeded
+from .sweep import SweepSummary, Unit, execute_job, run_sweep
+from .tasks import Classification, Task
+from .train import Schedule, build, seed_for, seeded, train
+from .verdicts import SMOKE_LABEL, judge, verdict
 
-__all__ = ["Ensemble", "MIN_SEEDS", "Record", "Result", "SCHEMA_VERSION", "Schedule", "Store", "StoreError", "Study",
-           "SweepSummary", "Unit", "Verdict", "build", "can_stack", "combine", "config_hash", "contrast_verdict", "default_path",
-           "execute_job", "fit", "fit_many", "mean_ci", "paired_verdict", "plan", "run_sweep", "seed_for", "seeded",
-           "summarise"]
+__all__ = ["Classification", "Decision", "Ensemble", "Part", "Profile", "Record", "Result", "SCHEMA_VERSION",
+           "SMOKE_LABEL", "Schedule", "Shared", "Store", "StoreError", "Study", "SweepSummary", "Task", "Tuned", "Unit",
+           "UnitSpec", "build", "can_stack", "config_hash", "default_path", "execute_job", "judge", "run_sweep",
+           "seed_for", "seeded", "train", "verdict"]

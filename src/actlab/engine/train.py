@@ -1,14 +1,25 @@
-"""Training loops shared by studies: one model at a time, or many as one :class:`Ensemble`.
+"""The training loop shared by studies: many models of one architecture on one :class:`~.tasks.Task`.
 
-Both loops consume the same random streams, so a model trained inside an ensemble gets the same
-minibatches and (to float tolerance) the same numbers as when trained alone:
+One numerical path per unit.  A model that :func:`~.ensemble.can_stack` always trains inside an
+:class:`~.ensemble.Ensemble` -- alone it is an ensemble of one -- and the batched program gives every
+member the same bits whatever else shares its group (``tests/engine/test_train.py`` holds this bit
+for bit), so a record depends on its key only: not on ``-j``, on which units were pending, or on a
+resume.  A model that cannot stack always trains alone in a plain loop.
 
-* the caller builds each model under :func:`seeded` (initial weights from the unit's seed);
-* minibatch indices are drawn up front from a generator seeded by ``seed_for(seed, "batches")``,
-  uniformly with replacement, ``batch_size`` per step (as MNIST-1D's reference training does).
+Randomness: the caller builds each model under :func:`build` (initial weights from the unit's seed);
+minibatch indices are drawn up front from ``seed_for(seed, "batches")``, uniformly with replacement,
+``batch_size`` per step (as MNIST-1D's reference training does), so seeds pair arms exactly: the same
+seed gives every arm the same initial-weight stream and the same minibatches.
 
-A model whose training loss becomes NaN or inf is *diverged*: it is reported with status
-``"diverged"`` and the step where it happened, never raised as an error.
+Evaluation.  Every ``eval_every`` steps the validation split is evaluated; the test split is evaluated
+once, at the end, and only in the ``"main"`` phase (tuning never sees it).  Metrics, prefixed by the
+caller: ``val_<m>`` (last), ``best_val_<m>``, ``val_auc`` (mean of the headline validation metric over
+the evaluation points: the normalised area under the validation curve, a "how fast" measure with no
+threshold), ``steps_to_target`` / ``reached_target`` (first evaluation step whose headline validation
+metric reaches ``target``; ``steps`` and 0 when never), ``test_<m>``, ``final_train_loss``.
+
+A model whose training loss becomes NaN or inf is *diverged*: reported with status ``"diverged"`` and
+the step, never raised as an error; its later evaluations are not taken.
 """
 
 from __future__ import annotations
@@ -21,12 +32,11 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .ensemble import Ensemble, _signature, can_stack
 from .protocol import Result
 
-__all__ = ["Schedule", "build", "seed_for", "seeded", "fit", "fit_many"]
+__all__ = ["Schedule", "build", "seed_for", "seeded", "train"]
 
 
 def seed_for(seed: int, *salt: object) -> int:
@@ -43,21 +53,29 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
+def build(builder: Callable[[], nn.Module], seed: int, *salt: object) -> nn.Module:
+    """``builder()`` with initial weights drawn from ``seed_for(seed, "init", *salt)``."""
+    with seeded(seed_for(seed, "init", *salt)):
+        return builder()
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """How a classifier is trained: Adam, fixed steps, evaluation on the test set every ``eval_every``."""
+    """Adam for a fixed number of steps; validation every ``eval_every``; ``target`` for steps-to-target."""
 
     steps: int = 6000
     batch_size: int = 100
     lr: float = 1e-2
     weight_decay: float = 0.0
-    eval_every: int = 250
-    target_acc: float = 0.6  # "steps to target": the first evaluation step reaching this test accuracy
+    eval_every: int = 50
+    target: float | None = None
 
     def __post_init__(self) -> None:
         for k in ("steps", "batch_size", "eval_every"):
             if getattr(self, k) < 1:
                 raise ValueError(f"Schedule.{k} must be >= 1, got {getattr(self, k)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"Schedule.lr must be a positive number, got {self.lr}")
 
 
 def _indices(seed: int, n: int, sched: Schedule) -> torch.Tensor:
@@ -65,112 +83,111 @@ def _indices(seed: int, n: int, sched: Schedule) -> torch.Tensor:
     return torch.randint(0, n, (sched.steps, sched.batch_size), generator=g)
 
 
-def _summarise(sched: Schedule, steps: list[int], acc: list[float], loss: list[float], diverged_at: int | None,
-               prefix: str) -> Result:
-    reached = next((s for s, a in zip(steps, acc) if a >= sched.target_acc), None)
-    metrics = {
-        f"{prefix}test_acc": acc[-1] if acc else math.nan,
-        f"{prefix}best_test_acc": max(acc) if acc else math.nan,
-        # never reaching the target is censored at one evaluation past the budget (documented in C01)
-        f"{prefix}steps_to_target": float(reached if reached is not None else sched.steps + sched.eval_every),
-        f"{prefix}reached_target": float(reached is not None),
-        f"{prefix}final_train_loss": loss[-1] if loss else math.nan,
-    }
-    curves = {f"{prefix}test_acc": {"step": steps, "value": acc}, f"{prefix}train_loss": {"step": steps, "value": loss}}
-    if diverged_at is not None:
-        return Result(metrics, curves, status="diverged", error=f"{prefix or ''}training loss not finite at step {diverged_at}")
-    return Result(metrics, curves)
+def train(models: Sequence[nn.Module], seeds: Sequence[int], task, scheds: Sequence[Schedule] | Schedule, *,
+          phase: str = "main", prefix: str = "") -> list[Result]:
+    """Train each model on ``task`` (its own seed and schedule); results in the order given.
 
-
-def fit(model: nn.Module, seed: int, data, sched: Schedule, prefix: str = "") -> Result:
-    """Train one classifier; metrics are prefixed with ``prefix`` (e.g. ``"mnist1d_mlp/"``)."""
-    idx = _indices(seed, len(data.x_train), sched)
-    opt = torch.optim.Adam(model.parameters(), lr=sched.lr, weight_decay=sched.weight_decay)
-    steps, acc, loss, run = [], [], [], 0.0
-    diverged_at = None
-    for t in range(sched.steps):
-        b = idx[t]
-        out = model(data.x_train[b])
-        l = F.cross_entropy(out, data.y_train[b])
-        opt.zero_grad(set_to_none=True)
-        l.backward()
-        opt.step()
-        run += l.detach()
-        if (t + 1) % sched.eval_every == 0 or t + 1 == sched.steps:
-            n_in = (t % sched.eval_every) + 1
-            mean_loss = float(run) / n_in
-            run = 0.0
-            with torch.no_grad():
-                a = (model(data.x_test).argmax(-1) == data.y_test).float().mean().item()
-            steps.append(t + 1)
-            acc.append(a)
-            loss.append(mean_loss)
-            if not math.isfinite(mean_loss):
-                diverged_at = t + 1
-                break
-    return _summarise(sched, steps, acc, loss, diverged_at, prefix)
-
-
-def fit_many(models: Sequence[nn.Module], seeds: Sequence[int], data, sched: Schedule, prefix: str = "",
-             batched: bool = True) -> list[Result]:
-    """Train many classifiers; as one :class:`Ensemble` when ``batched`` and the models stack."""
-    if len(models) != len(seeds):
-        raise ValueError("fit_many needs one seed per model")
-    if not batched or len(models) == 1:
-        return [fit(m, s, data, sched, prefix) for m, s in zip(models, seeds)]
-    # models that stack (same shapes: e.g. gated units are wider) are trained together, others alone
-    groups: dict[str, list[int]] = {}
+    Models that stack and share a schedule train as one ensemble; the grouping is for speed only (see
+    the module docstring).  ``phase="tune"`` skips the test split.
+    """
+    if phase not in ("main", "tune"):
+        raise ValueError(f"phase must be 'main' or 'tune', got {phase!r}")
+    if isinstance(scheds, Schedule):
+        scheds = [scheds] * len(models)
+    if not (len(models) == len(seeds) == len(scheds)):
+        raise ValueError("train needs one seed and one schedule per model")
+    groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(models):
-        groups.setdefault(repr(_signature(m)) if can_stack([m]) else f"alone{i}", []).append(i)
+        key = (repr(_signature(m)), scheds[i]) if can_stack([m]) else ("alone", i)
+        groups.setdefault(key, []).append(i)
     out: list[Result | None] = [None] * len(models)
-    for idx in groups.values():
-        if len(idx) == 1:
-            out[idx[0]] = fit(models[idx[0]], seeds[idx[0]], data, sched, prefix)
+    for key, idx in groups.items():
+        if key[0] == "alone":
+            i = idx[0]
+            res = _loop([models[i]], [seeds[i]], task, scheds[i], phase, prefix, stacked=False)
         else:
-            for i, r in zip(idx, _fit_ensemble([models[i] for i in idx], [seeds[i] for i in idx], data, sched, prefix)):
-                out[i] = r
+            res = _loop([models[i] for i in idx], [seeds[i] for i in idx], task, scheds[idx[0]], phase, prefix,
+                        stacked=True)
+        for i, r in zip(idx, res):
+            out[i] = r
     return out  # type: ignore[return-value]
 
 
-def _fit_ensemble(models: Sequence[nn.Module], seeds: Sequence[int], data, sched: Schedule, prefix: str) -> list[Result]:
-    ens = Ensemble(models)
+class _Single(nn.Module):
+    """A model that cannot stack, with the ensemble's (E=1, B, ...) interface."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x[0]).unsqueeze(0)
+
+
+def _loop(models: Sequence[nn.Module], seeds: Sequence[int], task, sched: Schedule, phase: str, prefix: str,
+          stacked: bool) -> list[Result]:
+    net: nn.Module = Ensemble(models) if stacked else _Single(models[0])
     E = len(models)
-    idx = torch.stack([_indices(s, len(data.x_train), sched) for s in seeds], 1)  # (steps, E, B)
-    opt = torch.optim.Adam(ens.parameters(), lr=sched.lr, weight_decay=sched.weight_decay)
-    x_test = data.x_test.unsqueeze(0).expand(E, *data.x_test.shape)
+    idx = torch.stack([_indices(s, task.n_train, sched) for s in seeds], 1)  # (steps, E, B)
+    opt = torch.optim.Adam(net.parameters(), lr=sched.lr, weight_decay=sched.weight_decay)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return net(x.unsqueeze(0).expand(E, *x.shape))
+
     steps: list[list[int]] = [[] for _ in range(E)]
-    acc: list[list[float]] = [[] for _ in range(E)]
-    loss: list[list[float]] = [[] for _ in range(E)]
+    curves: dict[str, list[list[float]]] = {}
+    loss_curve: list[list[float]] = [[] for _ in range(E)]
     diverged: list[int | None] = [None] * E
     run = torch.zeros(E)
     for t in range(sched.steps):
-        b = idx[t]  # (E, B)
-        out = ens(data.x_train[b])  # (E, B, classes)
-        per = F.cross_entropy(out.flatten(0, 1), data.y_train[b].flatten(), reduction="none").view(E, -1).mean(1)
+        x, y = task.batch(idx[t])
+        per = task.loss(net(x), y)  # (E,): each model's mean loss; their sum gives each its own gradient
         opt.zero_grad(set_to_none=True)
-        per.sum().backward()  # each model's gradient is its own: the models share nothing
+        per.sum().backward()
         opt.step()
         run += per.detach()
         if (t + 1) % sched.eval_every == 0 or t + 1 == sched.steps:
             n_in = (t % sched.eval_every) + 1
             mean_loss = (run / n_in).tolist()
             run = torch.zeros(E)
-            with torch.no_grad():
-                a = (ens(x_test).argmax(-1) == data.y_test).float().mean(1).tolist()
+            ev = {k: v.tolist() for k, v in task.evaluate(forward, "val").items()}
             for e in range(E):
                 if diverged[e] is not None:
                     continue
                 steps[e].append(t + 1)
-                acc[e].append(a[e])
-                loss[e].append(mean_loss[e])
+                loss_curve[e].append(mean_loss[e])
+                for k, v in ev.items():
+                    curves.setdefault(k, [[] for _ in range(E)])[e].append(v[e])
                 if not math.isfinite(mean_loss[e]):
                     diverged[e] = t + 1
             if all(d is not None for d in diverged):
                 break
-    return [_summarise(sched, steps[e], acc[e], loss[e], diverged[e], prefix) for e in range(E)]
+    test = {k: v.tolist() for k, v in task.evaluate(forward, "test").items()} if phase == "main" else {}
+    return [_summarise(e, sched, task, steps[e], {k: c[e] for k, c in curves.items()}, loss_curve[e],
+                       {k: v[e] for k, v in test.items()}, diverged[e], prefix) for e in range(E)]
 
 
-def build(builder: Callable[[], nn.Module], seed: int, *salt: object) -> nn.Module:
-    """``builder()`` with initial weights drawn from ``seed_for(seed, *salt)``."""
-    with seeded(seed_for(seed, "init", *salt)):
-        return builder()
+def _summarise(e: int, sched: Schedule, task, steps: list[int], val: dict[str, list[float]], loss: list[float],
+               test: dict[str, float], diverged_at: int | None, prefix: str) -> Result:
+    head = val.get(task.headline, [])
+    better = (lambda a, b: a >= b) if task.higher_is_better else (lambda a, b: a <= b)
+    reached = next((s for s, v in zip(steps, head) if sched.target is not None and better(v, sched.target)), None)
+    metrics: dict[str, float] = {}
+    for k, vs in val.items():
+        metrics[f"{prefix}val_{k}"] = vs[-1] if vs else math.nan
+        metrics[f"{prefix}best_val_{k}"] = (max(vs) if task.higher_is_better else min(vs)) if vs else math.nan
+    # over the full budget: a diverged model's missing evaluations count as its last value would not, so 0
+    n_evals = math.ceil(sched.steps / sched.eval_every)
+    metrics[f"{prefix}val_auc"] = (sum(head) / n_evals) if head and diverged_at is None else math.nan
+    if sched.target is not None:
+        metrics[f"{prefix}steps_to_target"] = float(reached if reached is not None else sched.steps)
+        metrics[f"{prefix}reached_target"] = float(reached is not None)
+    metrics[f"{prefix}final_train_loss"] = loss[-1] if loss else math.nan
+    if diverged_at is None:
+        for k, v in test.items():
+            metrics[f"{prefix}test_{k}"] = v
+    curves = {f"{prefix}val_{k}": {"step": steps, "value": vs} for k, vs in val.items()}
+    curves[f"{prefix}train_loss"] = {"step": steps, "value": loss}
+    if diverged_at is not None:
+        return Result(metrics, curves, status="diverged", error=f"{prefix}training loss not finite at step {diverged_at}")
+    return Result(metrics, curves)

@@ -1,0 +1,173 @@
+"""Judging declared parts on records: each rule wired to the right numbers, planted effects and nulls.
+
+Records are written by hand (no training), so each test knows the exact paired differences and holds
+the verdict to ``actlab.engine.decide`` computed on them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from actlab.engine import Part, Profile, Record, Study, decide
+from actlab.engine.protocol import canonical
+from actlab.engine.verdicts import judge
+
+
+def _cfg():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Config:
+        x: int = 1
+
+    return Config()
+
+
+def study(parts, compared=("silu",), seeds=6, baseline="relu"):
+    return Study(id="T50", claim="toy claim for verdict tests", kind="experiment",
+                 profiles={"quick": Profile(_cfg(), seeds=3, runtime="1 s", smoke=True),
+                           "full": Profile(_cfg(), seeds=seeds, runtime="1 s")},
+                 run=lambda config, units: [], parts=parts, baseline=baseline, compared=compared)
+
+
+def rec(arm, seed, metrics, cell=None, status="done"):
+    return Record("T50", "h", canonical(cell or {}), "{}", arm, seed, "fp", status, metrics)
+
+
+def records(values: dict[str, list[float]], metric="m", cell=None):
+    return [rec(a, s, {metric: v}, cell) for a, vs in values.items() for s, v in enumerate(vs)]
+
+
+SUP = Part("higher m", "m", delta=0.5, why="test", primary=True)
+
+
+def contrast(v, part=0, arm=None):
+    cs = v["parts"][part]["contrasts"]
+    return cs[0] if arm is None else next(c for c in cs if c["arm"] == arm)
+
+
+def test_superiority_is_decided_on_the_paired_differences():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 1, 6)
+    comp = base + 1.0 + rng.normal(0, 0.2, 6)
+    v = judge(study([SUP]), records({"relu": list(base), "silu": list(comp)}), "full")
+    want = decide.superiority(list(comp - base), direction="higher", delta=0.5)
+    c = contrast(v)
+    assert c["estimate"] == pytest.approx(want.estimate, abs=1e-12) and c["ci"] == pytest.approx(want.ci, abs=1e-12)
+    assert v["status"] == "supported" == c["status"]
+    json.dumps(v, allow_nan=False)
+
+
+def test_each_named_arm_on_its_own_never_their_average():
+    # gelu far better, silu worse: the average beats relu, the claim ("gelu and silu") must not be supported
+    base = [0.0, 0.1, -0.1, 0.05, 0.0, -0.05]
+    gelu = [b + 3.0 + 0.1 * i for i, b in enumerate(base)]
+    silu = [b - 0.8 + 0.05 * i for i, b in enumerate(base)]
+    s = study([SUP], compared=("gelu", "silu"))
+    v = judge(s, records({"relu": base, "gelu": gelu, "silu": silu}), "full")
+    assert contrast(v, arm="gelu")["status"] == "supported"
+    assert contrast(v, arm="silu")["outcome"] == "opposite direction"
+    assert v["status"] == "refuted" and v["parts"][0]["status"] == "refuted"
+
+
+def test_other_arms_never_change_the_verdict_and_get_descriptive_comparisons():
+    vals = {"relu": [0, 0.2, 0.1, 0.3, 0.0, 0.1], "silu": [0.9, 1.1, 0.8, 1.2, 1.0, 0.7]}
+    s = study([SUP])
+    alone = judge(s, records(vals), "full")
+    crowd = judge(s, records({**vals, "mine@abc": [5, 6, 5, 6, 5, 6], "tanh": [-3, -2, -3, -2, -3, -2]}), "full")
+    assert alone["parts"] == crowd["parts"] and alone["status"] == crowd["status"]
+    desc = {d["arm"]: d for d in crowd["descriptive"]}
+    assert set(desc) == {"mine@abc", "tanh"}
+    mine = [c for c in desc["mine@abc"]["comparisons"] if c["against"] == "relu"][0]
+    assert mine["estimate"] == pytest.approx(np.mean([5, 6, 5, 6, 5, 6]) - np.mean(vals["relu"]))
+    assert any(c["against"] == "silu" for c in desc["tanh"]["comparisons"])  # primary part: vs each named arm
+
+
+def test_only_pre_registered_seeds_are_judged():
+    vals = {"relu": [0.0] * 6 + [0.0] * 4, "silu": [0.0, 0.1, -0.1, 0.05, -0.05, 0.0] + [9.0] * 4}
+    v = judge(study([SUP]), records(vals), "full")
+    assert contrast(v)["n"] == 6 and v["seeds"] == list(range(6))
+    assert any("beyond the profile" in n for n in v["notes"])
+
+
+def test_a_diverged_unit_counts_against_its_arm():
+    part = Part("higher m", "m", delta=0.5, why="test", worst=0.0, primary=True)
+    recs = records({"relu": [1.0] * 5, "silu": [2.0, 2.1, 1.9, 2.0, 2.2]})
+    recs.append(rec("relu", 5, {"m": 1.0}))
+    recs.append(rec("silu", 5, {}, status="diverged"))
+    v = judge(study([part]), recs, "full")
+    c = contrast(v)
+    assert c["n"] == 6 and c["estimate"] == pytest.approx((1.0 + 1.1 + 0.9 + 1.0 + 1.2 - 1.0) / 6)
+    assert v["health"]["silu"]["diverged"] == 1 and v["health"]["silu"]["divergence_rate"] == pytest.approx(1 / 6)
+
+
+def test_a_part_at_the_ceiling_is_degenerate_and_excluded():
+    ceil = Part("higher acc", "acc", delta=0.01, why="test", ceiling=1.0)
+    recs = records({"relu": [0.0, 0.1, 0.2, 0.1, 0.0, 0.2], "silu": [1.0, 1.1, 1.2, 1.1, 0.9, 1.3]})
+    for r in recs:
+        r.metrics["acc"] = 1.0  # every unit of both arms at the ceiling
+    v = judge(study([SUP, ceil]), recs, "full")
+    assert v["parts"][1]["excluded"] is True and contrast(v, 1)["degenerate"]
+    assert v["status"] == "supported"  # the degenerate part neither blocks nor decides
+
+
+def test_time_to_event_censors_at_the_horizon():
+    part = Part("reaches the target sooner", "t", rule="time_to_event", direction="lower", delta=10, why="test",
+                event="hit", horizon=100, primary=True)
+    tb, eb = [100, 100, 90, 100, 95, 100], [0, 0, 1, 0, 1, 0]
+    tc, ec = [40, 50, 45, 60, 55, 100], [1, 1, 1, 1, 1, 0]
+    recs = [rec("relu", s, {"t": t, "hit": e}) for s, (t, e) in enumerate(zip(tb, eb))] + \
+        [rec("silu", s, {"t": t, "hit": e}) for s, (t, e) in enumerate(zip(tc, ec))]
+    v = judge(study([part]), recs, "full")
+    want = decide.time_to_event(tc, [bool(e) for e in ec], tb, [bool(e) for e in eb], horizon=100, delta=10,
+                                direction="lower")
+    c = contrast(v)
+    assert c["estimate"] == pytest.approx(want.estimate) and c["status"] == "supported"
+
+
+def test_trend_over_a_factor_uses_per_seed_slopes_of_the_difference():
+    part = Part("gap grows with depth", "m", rule="trend", delta=0.1, why="test", factor="depth",
+                transform="log2", primary=True)
+    recs = []
+    for d in (2, 4, 8, 16):
+        for s in range(6):
+            gap = 0.3 * math.log2(d) + 0.01 * s
+            recs += [rec("relu", s, {"m": 1.0 + 0.1 * s}, {"depth": d}), rec("silu", s, {"m": 1.0 + 0.1 * s + gap}, {"depth": d})]
+    v = judge(study([part]), recs, "full")
+    c = contrast(v)
+    assert c["estimate"] == pytest.approx(0.3, abs=1e-9) and c["n"] == 6
+
+
+def test_proportion_counts_events_per_arm():
+    part = Part("diverges less", "diverged", rule="proportion", direction="lower", delta=0.1, why="test", primary=True)
+    recs = [rec("relu", s, {"diverged": float(s < 5)}) for s in range(6)] + \
+        [rec("silu", s, {"diverged": 0.0}) for s in range(6)]
+    v = judge(study([part]), recs, "full")
+    want = decide.proportion(0, 6, 5, 6, direction="lower", delta=0.1)
+    c = contrast(v)
+    assert c["estimate"] == pytest.approx(want.estimate) and c["ci"] == pytest.approx(want.ci)
+
+
+def test_within_parts_are_clustered_by_seed():
+    part = Part("hermite better", "d", delta=0.05, why="test", within=True, primary=True)
+    s = Study(id="T51", claim="toy", kind="experiment", profiles={"quick": Profile(_cfg(), 3, "1 s", True),
+                                                                  "full": Profile(_cfg(), 4, "1 s")},
+              run=lambda c, u: [], parts=[part], baseline="", compared=("gelu", "silu"))
+    recs = [Record("T51", "h", "{}", "{}", a, seed, "fp", "done", {"d": v})
+            for a, vs in {"gelu": [0.1, 0.2, 0.3, 0.2], "silu": [0.3, 0.2, 0.1, 0.4]}.items() for seed, v in enumerate(vs)]
+    v = judge(s, recs, "full")
+    c = contrast(v)
+    assert c["n"] == 4  # seeds, not activation x seed
+    assert c["estimate"] == pytest.approx(np.mean([0.2, 0.2, 0.2, 0.3]))
+
+
+def test_smoke_profiles_are_labelled():
+    vals = {"relu": [0.0, 0.1, 0.2], "silu": [1.0, 1.2, 1.1]}
+    quick = judge(study([SUP]), records(vals), "quick")
+    full = judge(study([SUP]), records(vals), "full")
+    assert quick["label"] == "smoke test, not evidence" and quick["smoke"] is True
+    assert full["label"] == "evidence" and full["smoke"] is False
