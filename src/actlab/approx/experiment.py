@@ -1,8 +1,7 @@
 """Claim C06, the learning half: does a polynomial stand-in for an activation need the derivative too?
 
-Command:   ``actlab approx-train --profile full``   (``--profile quick`` for a one-seed smoke run)
-Runtime:   quick ≈ 10 s, full ≈ 3-5 min on 2 CPU cores.
-Expected:  not typed in here -- the verdict is computed from the runs (see :func:`verdict`).
+This module is the per-arm trainer only; the study, its design and its verdict live in
+:mod:`actlab.studies.c06_approximation` (``actlab run C06``), so the claim has one home.
 
 The same MLP (40 → 100 → 100 → 10) is trained on MNIST-1D with the true activation and with
 polynomial approximants of one degree fitted on one interval: value-only interpolation through
@@ -12,9 +11,8 @@ For each approximant model we measure test accuracy and, at checkpoints along it
 cosine between its loss gradient (all weights, one fixed probe batch) and the gradient the *true*
 activation gives at the same weights -- how faithful the learning signal is.
 
-Training is a plain seeded CPU loop (Adam, minibatches drawn by a seeded generator).  The per-seed
-function has the study engine's shape, ``run(config, activation, seed) -> dict of metrics``, so it can
-move onto the engine unchanged.
+Training is a plain seeded CPU loop (Adam, minibatches drawn by a seeded generator):
+``run(config, arm, seed) -> dict of metrics``.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -49,20 +47,6 @@ class Config(AsDict):
     checkpoints: int = 10          # gradient cosines measured this many times along training
     probe_size: int = 512          # fixed training examples for the gradient comparison
     dataset: str = "mnist1d"
-
-
-PROFILES: dict[str, Config] = {
-    "quick": Config(steps=300, seeds=(0,), checkpoints=3, probe_size=256),
-    "full": Config(),
-}
-
-
-def profile(name: str, **overrides: Any) -> Config:
-    if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}: use quick or full")
-    cfg = replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
-    check_config(cfg)
-    return cfg
 
 
 def check_config(cfg: Config) -> None:
@@ -208,105 +192,3 @@ def _run(config: Config, activation: Any, seed: int) -> dict[str, Any]:
         "steps": step if diverged_at is None else diverged_at - 1,
         "seconds": time.perf_counter() - t0,
     }
-
-
-def _mean_ci(xs: list[float]) -> tuple[float, float, float]:
-    """Mean and a 95 % t-interval (the interval is the mean itself for one value)."""
-    from scipy import stats
-
-    xs = [x for x in xs if math.isfinite(x)]
-    if not xs:
-        return math.nan, math.nan, math.nan
-    m = sum(xs) / len(xs)
-    if len(xs) < 2:
-        return m, m, m
-    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
-    h = stats.t.ppf(0.975, len(xs) - 1) * sd / math.sqrt(len(xs))
-    return m, m - h, m + h
-
-
-@dataclass
-class Result:
-    config: Config
-    runs: dict[str, list[dict[str, Any]]]
-    approximation_errors: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def summary(self) -> list[dict[str, Any]]:
-        rows = []
-        for arm, runs in self.runs.items():
-            acc = _mean_ci([r["test_accuracy"] for r in runs])
-            cos = _mean_ci([r["grad_cosine_mean"] for r in runs])
-            err = self.approximation_errors.get(arm, {})
-            rows.append({
-                "arm": arm,
-                "value_max_error": err.get("value_max", 0.0),
-                "derivative_max_error": err.get("derivative_max", 0.0),
-                "derivative_rms_error_gaussian": err.get("derivative_rms_gaussian", 0.0),
-                "test_accuracy": acc[0], "test_accuracy_ci": [acc[1], acc[2]],
-                "grad_cosine": cos[0], "grad_cosine_ci": [cos[1], cos[2]],
-                "preact_outside_interval": sum(r["preact_outside_interval"] for r in runs) / len(runs),
-                "diverged": sum(r["diverged_at"] is not None for r in runs),
-                "seeds": len(runs),
-            })
-        return rows
-
-    def verdict(self) -> dict[str, Any]:
-        return verdict(self)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"claim": "C06", "config": self.config.as_dict(), "summary": self.summary(), "verdict": self.verdict(),
-                "runs": self.runs, "approximation_errors": self.approximation_errors}
-
-
-def verdict(result: Result) -> dict[str, Any]:
-    """Hermite against each value-only arm, paired by seed: differences in gradient cosine and accuracy.
-
-    "supported" when Hermite's gradient cosine is higher than every value-only arm's with the 95 %
-    interval of the paired difference above zero; "refuted" when it is lower with the interval below
-    zero for some value-only arm; otherwise "inconclusive" (always with one seed: no interval).
-    """
-    runs = result.runs
-    if "hermite" not in runs or not any(v in runs for v in VALUE_ONLY):
-        return {"verdict": "not tested", "reason": "needs the hermite arm and a value-only arm", "comparisons": []}
-    comps = []
-    for v in VALUE_ONLY:
-        if v not in runs:
-            continue
-        by_seed = {r["seed"]: r for r in runs[v]}
-        pairs = [(h, by_seed[h["seed"]]) for h in runs["hermite"] if h["seed"] in by_seed]
-        dcos = _mean_ci([h["grad_cosine_mean"] - o["grad_cosine_mean"] for h, o in pairs])
-        dacc = _mean_ci([h["test_accuracy"] - o["test_accuracy"] for h, o in pairs])
-        comps.append({"value_only": v, "seeds": len(pairs),
-                      "grad_cosine_difference": dcos[0], "grad_cosine_difference_ci": [dcos[1], dcos[2]],
-                      "accuracy_difference": dacc[0], "accuracy_difference_ci": [dacc[1], dacc[2]]})
-    enough = all(c["seeds"] >= 2 for c in comps)
-    if enough and all(c["grad_cosine_difference_ci"][0] > 0 for c in comps):
-        word = "supported"
-    elif enough and any(c["grad_cosine_difference_ci"][1] < 0 for c in comps):
-        word = "refuted"
-    else:
-        word = "inconclusive"
-    return {"verdict": word, "effect": "paired difference in mean gradient cosine, hermite − value-only", "comparisons": comps}
-
-
-def run_experiment(config: Config, progress: Any = None) -> Result:
-    """All arms × seeds.  ``progress(arm, seed, metrics)`` is called after each run."""
-    from .report import error_report, gaussian_errors
-
-    check_config(config)
-    errors = {}
-    for arm in config.arms:
-        if arm != "true":
-            fitted = _fitted(config.activation, arm, config.degree, tuple(config.interval))
-            rep = error_report(fitted)
-            gauss = gaussian_errors(fitted, 1.0)
-            errors[arm] = {"value_max": rep.inside_errors.value_max, "derivative_max": rep.inside_errors.derivative_max,
-                           "value_rms_gaussian": gauss["value_rms"], "derivative_rms_gaussian": gauss["derivative_rms"]}
-    runs: dict[str, list[dict[str, Any]]] = {}
-    for arm in config.arms:
-        for seed in config.seeds:
-            m = run(config, arm, seed)
-            runs.setdefault(arm, []).append(m)
-            if progress is not None:
-                progress(arm, seed, m)
-    return Result(config, runs, errors)

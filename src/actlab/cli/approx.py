@@ -1,4 +1,4 @@
-"""`actlab approx`, `actlab approx-known`, `actlab approx-train`: approximating activations (claim C06)."""
+"""`actlab approx`, `actlab approx-known`: approximating activations (the training half of claim C06 is `actlab run C06`)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ._common import activation, console, fail, guard, print_json, save_figure
 
-_progress = Console(stderr=True)
 
 
 def _fmt(v: Any, spec: str = ".3g") -> str:
@@ -134,63 +132,7 @@ def cmd_known(
                   "derivative error is the one-sided supremum", style="dim")
 
 
-def cmd_train(
-    profile: str = typer.Option("quick", "--profile", help="quick (1 seed, 300 steps) or full (5 seeds, 3000 steps)"),
-    act_name: str = typer.Option(None, "--activation", "-a", help="the true activation (default gelu)"),
-    degree: int = typer.Option(None, "--degree", "-d", help="polynomial degree of every approximant (default 7; odd)"),
-    interval: str = typer.Option(None, "--interval", help="fitting interval a,b (default -4,4; write --interval=-4,4)"),
-    seeds: int = typer.Option(None, "--seeds", help="number of seeds (0, 1, ...)"),
-    steps: int = typer.Option(None, "--steps", help="training steps per run"),
-    arms: str = typer.Option(None, "--arms", help="comma-separated: true and polynomial methods (default true,newton,newton-chebyshev,hermite)"),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output (all runs, summary, verdict)"),
-) -> None:
-    """Claim C06: train an MNIST-1D MLP with the true activation and with value-only and Hermite approximants."""
-    from .. import approx
-    from ..approx import experiment as ex
-
-    if act_name is not None:
-        act_name = activation(act_name).name
-    if seeds is not None and seeds < 1:
-        fail("--seeds must be at least 1")
-    overrides = {
-        "activation": act_name, "degree": degree,
-        "interval": guard(lambda: approx.parse_interval(interval)) if interval else None,
-        "seeds": tuple(range(seeds)) if seeds else None, "steps": steps,
-        "arms": tuple(a.strip() for a in arms.split(",") if a.strip()) if arms else None,
-    }
-    cfg = guard(lambda: ex.profile(profile, **overrides))
-
-    def progress(arm: str, seed: int, m: dict[str, Any]) -> None:
-        if not as_json:
-            _progress.print(f"{arm:>17} seed {seed}: accuracy {m['test_accuracy']:.3f}, gradient cosine "
-                            f"{m['grad_cosine_mean']:.3f} ({m['seconds']:.1f} s)", style="dim", highlight=False)
-
-    result = guard(lambda: ex.run_experiment(cfg, progress))
-    if as_json:
-        print_json(result.as_dict())
-        return
-    a, b = cfg.interval
-    t = Table(title=f"C06: MNIST-1D MLP, {cfg.activation} and degree-{cfg.degree} approximants on [{a:g}, {b:g}], "
-                    f"{len(cfg.seeds)} seed(s) × {cfg.steps} steps")
-    for col in ("arm", "max |φ−p|", "max |φ′−p′|", "RMS φ′−p′ N(0,1)", "test accuracy", "95% CI", "grad cosine", "95% CI", "pre-act outside", "diverged"):
-        t.add_column(col, justify="left" if col == "arm" else "right")
-    for r in result.summary():
-        ci = lambda v: f"[{v[0]:.3f}, {v[1]:.3f}]"  # noqa: E731
-        t.add_row(r["arm"], _fmt(r["value_max_error"]), _fmt(r["derivative_max_error"]),
-                  _fmt(r["derivative_rms_error_gaussian"]), f"{r['test_accuracy']:.3f}",
-                  ci(r["test_accuracy_ci"]), f"{r['grad_cosine']:.3f}", ci(r["grad_cosine_ci"]),
-                  f"{100 * r['preact_outside_interval']:.2f}%", str(r["diverged"]))
-    console.print(t)
-    v = result.verdict()
-    console.print(f"verdict (Hermite vs value-only, paired gradient cosine): [bold]{v['verdict']}[/]", highlight=False)
-    for c in v.get("comparisons", []):
-        console.print(f"  hermite − {c['value_only']}: Δcos {c['grad_cosine_difference']:+.3f} "
-                      f"[{c['grad_cosine_difference_ci'][0]:+.3f}, {c['grad_cosine_difference_ci'][1]:+.3f}], "
-                      f"Δaccuracy {c['accuracy_difference']:+.3f} "
-                      f"[{c['accuracy_difference_ci'][0]:+.3f}, {c['accuracy_difference_ci'][1]:+.3f}]", highlight=False)
-
 
 def register(app: typer.Typer) -> None:
     app.command("approx")(cmd_approx)
     app.command("approx-known")(cmd_known)
-    app.command("approx-train")(cmd_train)

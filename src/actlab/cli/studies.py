@@ -1,8 +1,7 @@
-"""Study commands: ``studies``, ``run``, ``results``, ``verdict`` (thin wrappers over actlab.engine)."""
+"""Study commands: ``studies``, ``run``, ``results``, ``verdict``, ``reproduce`` (thin wrappers over actlab.engine)."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
@@ -23,29 +22,22 @@ def _store(path: Optional[Path], readonly: bool):
         fail(str(e))
 
 
-def _config_from_json(study, d: dict) -> Any:
-    cls = type(study.profiles["quick"])
-    fields = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in fields})
+def judged_records(study, store_path: Optional[Path], shipped: bool) -> list:
+    """Records of ``study`` from the store (if it exists) merged with the shipped evidence."""
+    from ..engine import Store, StoreError, default_path
+    from ..engine.evidence import merged, shipped_records
 
-
-def _pick_config(study, store, profile: Optional[str], config: Optional[str]):
-    """(hash, config object, profile name) of the records a verdict or listing is about."""
-    from ..engine import config_hash
-
-    if profile is not None:
-        cfg = study.profile(profile)
-        return config_hash(study.id, cfg), cfg, profile
-    known = store.configs(study.id)
-    if config is not None:
-        known = [c for c in known if c["hash"].startswith(config)]
-        if not known:
-            raise ValueError(f"no config {config!r} of {study.id} in {store.path}; see `actlab results {study.id}`")
-    known = [c for c in known if c["records"]]
-    if not known:
-        raise ValueError(f"no records of {study.id} in {store.path}; run `actlab run {study.id}` first")
-    c = known[0]
-    return c["hash"], _config_from_json(study, c["config"]), c["profile"]
+    path = Path(store_path).expanduser() if store_path is not None else default_path()
+    own: list = []
+    if path.exists():
+        try:
+            with Store(path, readonly=True) as db:
+                own = db.records(study.id, curves=False, arrays=False)
+        except StoreError as e:
+            fail(str(e))
+    elif store_path is not None and not shipped:
+        fail(f"store {path} does not exist; run `actlab run {study.id}` first or drop --store")
+    return merged(own, shipped_records(study.id)) if shipped else own
 
 
 def register(app: typer.Typer) -> None:
@@ -60,17 +52,21 @@ def register(app: typer.Typer) -> None:
             return
         from rich.table import Table
 
-        t = Table("id", "kind", "claim", "profiles (expected time)")
+        t = Table("id", "kind", "claim", "profiles (runtime)")
         for r in rows:
-            t.add_row(r["id"], r["kind"], r["claim"], "\n".join(f"{p}: {r['expected'][p]}" for p in r["profiles"]))
+            t.add_row(r["id"], r["kind"], r["claim"], "\n".join(
+                f"{p}: {v['runtime']}" + (" (smoke test)" if v["smoke"] else " (evidence)" if p == r["evidence"] else "")
+                for p, v in r["profiles"].items()))
         console.print(t)
 
     @app.command("run")
     def run_cmd(
         study_ids: List[str] = typer.Argument(..., metavar="STUDY...", help="study ids (C01) or module:ATTR"),
-        activations: Optional[str] = typer.Option(None, "--activations", "-a", help="comma list; default: the study's set"),
-        seeds: Optional[int] = typer.Option(None, "--seeds", help="number of seeds (0..N-1); default per profile"),
-        profile: str = typer.Option("quick", "--profile", "-p", help="quick or full"),
+        activations: Optional[str] = typer.Option(None, "--activations", "-a", help="comma list of arms added to the "
+                                                  "claim's own (default: the study's controls)"),
+        seeds: Optional[int] = typer.Option(None, "--seeds", help="number of seeds (0..N-1); default: the profile's "
+                                            "pre-registered number (other counts are labelled in the verdict)"),
+        profile: str = typer.Option("quick", "--profile", "-p", help="a profile of the study (quick is a smoke test)"),
         backend: str = typer.Option("local", "--backend", help="local (process pool) or ray"),
         address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address; none starts a local Ray"),
         jobs: Optional[int] = typer.Option(None, "-j", "--jobs", help="parallel workers (default: number of cores)"),
@@ -79,17 +75,18 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
         json_: bool = typer.Option(False, "--json", help="machine-readable summary"),
     ) -> None:
-        """Run studies: every (activation, seed) unit not yet in the store, then print the verdicts."""
+        """Run studies: every unit not yet in the store, then print the verdicts (exit 1 if units failed)."""
         from ..engine import StoreError, progress, run_sweep
-        from ..engine.sweep import check_address
+        from ..engine.sweep import MAX_SEEDS, check_address
+        from ..engine.verdicts import verdict
         from ..studies import get_study
 
         if backend not in ("local", "ray"):
             fail(f"unknown backend {backend!r}: use --backend local or --backend ray")
-        if jobs is not None and jobs < 1:
-            fail(f"-j must be a positive number of workers, got {jobs}")
-        if seeds is not None and seeds < 1:
-            fail(f"--seeds must be >= 1, got {seeds}")
+        if jobs is not None and not 1 <= jobs <= 256:
+            fail(f"-j must be between 1 and 256 workers, got {jobs}")
+        if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+            fail(f"--seeds must be between 1 and {MAX_SEEDS}, got {seeds}")
         if address is not None:
             if backend != "ray":
                 fail("--address needs --backend ray")
@@ -97,19 +94,19 @@ def register(app: typer.Typer) -> None:
         plan = []
         for sid in study_ids:
             study = guard(lambda: get_study(sid))
-            cfg = guard(lambda: study.profile(profile))
-            acts = activation_texts(activations) if activations else list(study.activations)
-            plan.append((sid, study, cfg, acts))
+            guard(lambda: study.profile(profile))
+            acts = activation_texts(activations) if activations else None
+            plan.append((sid, study, acts))
         db = _store(store, readonly=False)
         tb = guard(lambda: progress.TensorBoard(tensorboard)) if tensorboard else None
-        out = []
-        for sid, study, cfg, acts in plan:
+        out, failed = [], 0
+        for sid, study, acts in plan:
             prog = progress.make_progress(quiet=quiet or json_)
             sinks = [prog] + ([tb] if tb else [])
             try:
                 summary = guard(lambda: run_sweep(
-                    study, cfg, activations=acts, seeds=seeds, store=db,
-                    profile=profile, backend=backend, jobs=jobs, address=address, ref=sid if ":" in sid else None,
+                    study, profile, activations=acts, seeds=seeds, store=db, backend=backend, jobs=jobs,
+                    address=address, ref=sid if ":" in sid else None,
                     on_start=lambda *a: [s.on_start(*a) for s in sinks],
                     on_job=lambda *a: [s.on_job(*a) for s in sinks], on_running=prog.on_running))
             except StoreError as e:
@@ -117,29 +114,35 @@ def register(app: typer.Typer) -> None:
                 fail(str(e))
             finally:
                 prog.close()
-            v = _verdict(study, db, summary.config_hash, cfg)
-            out.append({"summary": summary.to_json(), "verdict": v.to_json() if v else None})
+            failed += summary.failed
+            v = verdict(study, profile, db.records(study.id, summary.config_hash, summary.fingerprint, curves=False,
+                                                   arrays=False))
+            out.append({"summary": summary.to_json(), "verdict": v})
             if not json_:
-                console.print(f"[bold]{study.id}[/]: {summary.total} units ({summary.skipped} already stored, "
+                console.print(f"[bold]{study.id}[/] ({profile}): {summary.total} units ({summary.skipped} already stored, "
                               f"{summary.done} done, {summary.diverged} diverged, {summary.failed} failed) "
                               f"in {summary.seconds:.1f}s; store {db.path}", highlight=False)
                 for e in summary.errors[:5]:
                     console.print(f"  [red]failed[/] {e}", highlight=False)
                 if v:
-                    _print_verdict(v)
+                    print_verdict(v, detail=False)
         db.close()
         if json_:
             print_json(out)
+        if failed:
+            raise typer.Exit(1)
 
     @app.command("results")
     def results_cmd(
         study_id: Optional[str] = typer.Argument(None, metavar="[STUDY]"),
         store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
-        json_: bool = typer.Option(False, "--json", help="records as JSON (with curves)"),
+        json_: bool = typer.Option(False, "--json", help="records as JSON lines (with curves)"),
         csv: bool = typer.Option(False, "--csv", help="records as CSV on stdout (metrics as m.* columns)"),
         parquet: Optional[Path] = typer.Option(None, "--parquet", help="write records to a Parquet file"),
     ) -> None:
         """Show stored records (one row per unit), or export them."""
+        import json
+
         from ..engine import Store, StoreError
         from ..studies import get_study
 
@@ -148,26 +151,27 @@ def register(app: typer.Typer) -> None:
             fail("pass one of --json and --csv")
         db = _store(store, readonly=True)
         try:
-            recs = db.records(sid, curves=json_ or parquet is not None)
-        except StoreError as e:
+            if json_:  # streamed: one record per line, whatever the store's size
+                for r in db.iter_records(sid):
+                    sys.stdout.write(json.dumps(r.to_json(), allow_nan=False, default=str) + "\n")
+                return
+            recs = db.records(sid, curves=parquet is not None)
+        except (StoreError, ValueError) as e:
             fail(str(e))
         finally:
             db.close()
         if parquet is not None:
             guard(lambda: Store.to_parquet(recs, parquet))
-        if json_:
-            print_json([r.to_json() for r in recs])
-        elif csv:
+        if csv:
             sys.stdout.write(Store.to_csv(recs))
         elif parquet is None:
             from rich.table import Table
 
-            t = Table("study", "config", "activation", "seed", "status", "s", "metrics (all: --csv)")
+            t = Table("study", "config", "cell", "arm", "seed", "status", "s", "metrics (all: --csv)")
             for r in recs:
-                # headline metrics: the study-level ones (no "task/" prefix) first; --json/--csv give all
                 keys = [k for k in sorted(r.metrics) if "/" not in k][:3] or sorted(r.metrics)[:3]
-                t.add_row(r.study, f"{r.config_hash[:8]} {r.profile}", r.activation, str(r.seed), r.status, f"{r.seconds:.1f}",
-                          ", ".join(f"{k}={_fmt(r.metrics[k])}" for k in keys) or (r.error or ""))
+                t.add_row(r.study, f"{r.config_hash[:8]} {r.profile}", r.cell, r.arm, str(r.seed), r.status,
+                          f"{r.seconds:.1f}", ", ".join(f"{k}={_fmt(r.metrics[k])}" for k in keys) or (r.error or ""))
             console.print(t)
             console.print(f"{len(recs)} record(s) in {db.path}", highlight=False)
         else:
@@ -178,65 +182,89 @@ def register(app: typer.Typer) -> None:
         study_id: str = typer.Argument(..., metavar="STUDY"),
         store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
         profile: Optional[str] = typer.Option(None, "--profile", "-p", help="judge this profile's records "
-                                              "(default: the config with the most records)"),
-        config: Optional[str] = typer.Option(None, "--config", help="judge the records of this config hash (prefix)"),
-        json_: bool = typer.Option(False, "--json", help="the Verdict as JSON"),
+                                              "(default: the study's evidence profile)"),
+        shipped: bool = typer.Option(True, "--shipped/--no-shipped", help="include the evidence shipped in results/"),
+        json_: bool = typer.Option(False, "--json", help="the verdict as JSON"),
     ) -> None:
-        """The claim's verdict, computed from the stored records."""
-        from ..engine import StoreError
+        """The claim's verdict, computed from stored records: the declared parts, each named arm, the other arms."""
+        from ..engine.verdicts import verdict
         from ..studies import get_study
 
         study = guard(lambda: get_study(study_id))
-        db = _store(store, readonly=True)
-        try:
-            h, cfg, _ = guard(lambda: _pick_config(study, db, profile, config))
-            v = _verdict(study, db, h, cfg)
-        except StoreError as e:
-            fail(str(e))
-        finally:
-            db.close()
+        prof = profile or study.evidence
+        guard(lambda: study.profile(prof))
+        v = verdict(study, prof, judged_records(study, store, shipped))
         if v is None:
-            fail(f"no records of {study.id} for config {h} in {db.path}; run `actlab run {study.id}` first")
+            fail(f"no records of {study.id} --profile {prof}; run `actlab run {study.id} --profile {prof}` first")
         if json_:
-            print_json(v.to_json())
+            print_json(v)
         else:
-            _print_verdict(v, detail=True)
+            print_verdict(v, detail=True)
 
+    @app.command("reproduce")
+    def reproduce_cmd(
+        study_id: str = typer.Argument(..., metavar="STUDY"),
+        units: int = typer.Option(3, "--units", "-k", help="how many shipped units to re-run"),
+        json_: bool = typer.Option(False, "--json", help="machine-readable comparison"),
+    ) -> None:
+        """Re-run K shipped units of a study and compare their metrics with the shipped records (exit 1 if any differ)."""
+        from ..engine.evidence import reproduce
+        from ..studies import get_study
 
-def _verdict(study, db, h: str, cfg: Any):
-    recs = db.records(study.id, h, curves=False)
-    return study.verdict(recs, cfg) if recs else None
+        study = guard(lambda: get_study(study_id))
+        if units < 1:
+            fail(f"--units must be >= 1, got {units}")
+        rows = guard(lambda: reproduce(study, units, log=None if json_ else lambda m: console.print(m, highlight=False)))
+        if json_:
+            print_json(rows)
+        else:
+            from rich.table import Table
+
+            t = Table("unit", "metrics", "identical", "max |difference|")
+            for r in rows:
+                t.add_row(r["unit"], str(r["metrics"]), str(r["identical"]), _fmt(r["max_abs_diff"]))
+            console.print(t)
+        if not all(r["identical"] for r in rows):
+            raise typer.Exit(1)
 
 
 def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 _COLOR = {"supported": "green", "refuted": "red", "inconclusive": "yellow"}
 
 
-def _print_verdict(v, detail: bool = False) -> None:
-    def line(p, indent: str = "") -> str:
-        ci = f"[{_fmt(p.ci[0])}, {_fmt(p.ci[1])}]" if p.ci else "n/a"
-        eff = _fmt(p.effect) if p.effect is not None else "n/a"
-        return (f"{indent}[{_COLOR[p.status]}]{p.status}[/]  {p.metric} ({p.direction} is better for "
-                f"{'/'.join(p.compared)} vs {p.baseline}): effect {eff}, {p.confidence:.0%} CI {ci}, {p.n_seeds} seeds")
+def _ci(d: dict) -> str:
+    return f"[{_fmt(d['ci'][0])}, {_fmt(d['ci'][1])}]" if d.get("ci") else "n/a"
 
-    console.print(f"[bold]{v.study}[/] {v.claim}", highlight=False)
-    console.print(line(v, "  verdict: "), highlight=False)
+
+def print_verdict(v: dict, detail: bool = False) -> None:
+    label = v["label"] if not v.get("smoke") else f"[bold red]{v['label']}[/]"
+    stale = " · [red]stale code fingerprint[/]" if v.get("provenance", {}).get("stale") else ""
+    console.print(f"[bold]{v['study']}[/] {v['claim']}", highlight=False)
+    console.print(f"  verdict: [{_COLOR[v['status']]}]{v['status']}[/]  (profile {v['profile']} · {label} · "
+                  f"seeds {len(v['seeds'])} · config {v['config_hash'][:8]} · code {v['fingerprint'][:8]}{stale})",
+                  highlight=False)
+    rows = v["parts"] if detail else [p for p in v["parts"] if p.get("primary")]
+    for p in rows:
+        console.print(f"    [{_COLOR[p['status']]}]{p['status']}[/]  {p['name']}  (delta {_fmt(p.get('delta'))}"
+                      f"{', excluded: degenerate' if p.get('excluded') else ''})", highlight=False)
+        for c in p["contrasts"]:
+            against = f"vs {p['baseline']}" if p.get("baseline") else "vs 0"
+            seeds = f", ~{c['seeds_needed']} seeds would resolve it" if c.get("seeds_needed") else ""
+            console.print(f"        {c['arm']} {against}: {_fmt(c['estimate'])} {_ci(c)} n={c['n']} -> "
+                          f"{c['status']} ({c['outcome']}{seeds})", highlight=False)
     if detail:
-        for p in v.parts:
-            console.print(line(p, "    "), highlight=False)
-        for n in v.notes:
+        for d in v.get("descriptive", []):
+            console.print(f"  [dim]descriptive[/] {d['arm']} (not part of the claim's verdict):", highlight=False)
+            for c in d["comparisons"]:
+                console.print(f"        {c['part']} vs {c['against']}: {_fmt(c['estimate'])} {_ci(c)} -> "
+                              f"{c['status']} ({c['outcome']})", highlight=False)
+        for arm, h in sorted(v.get("health", {}).items()):
+            if h["diverged"] or h["failed"]:
+                console.print(f"  {arm}: {h['diverged']} of {h['units']} units diverged, {h['failed']} failed", highlight=False)
+        for n in v["notes"]:
             console.print(f"  note: {n}", highlight=False)
-        if v.summary:
-            from rich.table import Table
-
-            metric = v.metric
-            t = Table("activation", f"{metric} mean", "95% CI", "n")
-            rows = sorted(v.summary.items(), key=lambda kv: -(kv[1].get(metric, {}).get("mean") or float("-inf")))
-            for act, s in rows:
-                m = s.get(metric)
-                if m:
-                    t.add_row(act, _fmt(m["mean"]), f"[{_fmt(m['lo'])}, {_fmt(m['hi'])}]", str(m["n"]))
-            console.print(t)
