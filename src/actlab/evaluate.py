@@ -42,29 +42,30 @@ def _check_profile(studies: Sequence[Any], profile: str) -> None:
 
 def run_studies(studies: Sequence[Any], profile: str, store: Path | None, *, extra: Sequence[str] = (),
                 jobs: int | None = None, quiet: bool = False, log: Log = _quiet) -> list[dict[str, Any]]:
-    """Run each study's ``profile`` on its own activations (plus ``extra``), skipping stored units.
+    """Run each study's ``profile`` on its default arms (baseline, named arms, controls) plus ``extra``
+    arms, skipping stored units.
 
-    Returns one row per study: ``id``, ``units``, ``skipped``, ``done``, ``diverged``, ``failed``,
-    ``seconds`` (wall time of this run) and ``error`` (a study that could not run at all).
+    ``extra`` arms (a user's activation) are descriptive: ``run_sweep`` always adds the claim's baseline
+    and named arms, and the verdict never judges the claim on an extra arm.  Returns one row per study:
+    ``id``, ``units``, ``skipped``, ``done``, ``diverged``, ``failed``, ``seconds`` (wall time of this run)
+    and ``error`` (a study that could not run at all).
     """
     from .engine import Store, StoreError, progress, run_sweep
-    from .zoo import get
 
     _check_profile(studies, profile)
     db = Store(store)  # StoreError (locked, read-only, corrupt) is the caller's bad input
     rows = []
     try:
         for study in studies:
-            acts = list(study.activations)
-            names = {get(a).name for a in acts}
-            acts += [a for a in extra if get(a).name not in names]
+            # the study's own arms first; run_sweep drops duplicates by canonical name
+            acts = [*study.arms, *(a for a in extra if a not in study.arms)] if extra else None
             prog = progress.make_progress(quiet=quiet)
             t0 = time.time()
             row: dict[str, Any] = {"id": study.id, "units": 0, "skipped": 0, "done": 0, "diverged": 0, "failed": 0,
                                    "seconds": 0.0, "error": None}
             try:
-                s = run_sweep(study, study.profile(profile), activations=acts, store=db, profile=profile, jobs=jobs,
-                              on_start=prog.on_start, on_job=prog.on_job, on_running=prog.on_running)
+                s = run_sweep(study, profile, activations=acts, store=db, jobs=jobs, on_start=prog.on_start,
+                              on_job=prog.on_job, on_running=prog.on_running)
                 row.update(units=s.total, skipped=s.skipped, done=s.done, diverged=s.diverged, failed=s.failed,
                            errors=s.errors[:5])
             except StoreError:
@@ -98,7 +99,8 @@ def timing_table(rows: Sequence[dict[str, Any]]) -> str:
 def tour(profile: str = "quick", store: Path | None = None, out: Path = Path("actlab-report"), *,
          jobs: int | None = None, studies: Sequence[Any] | None = None, quiet: bool = False,
          log: Log = _quiet) -> dict[str, Any]:
-    """Every registered study on its default activations with ``profile``, then the report in ``out``."""
+    """Every registered study on its default arms with ``profile``, then the report of that profile in ``out``
+    (a quick tour's verdicts are labelled "smoke test, not evidence")."""
     from .report import write_report
     from .report.page import prepare_out
 
@@ -154,7 +156,10 @@ def check(target: Any) -> tuple[Any, list[Any]]:
 def evaluate(target: Any, profile: str = "quick", out: Path = Path("actlab-evaluate"), store: Path | None = None, *,
              jobs: int | None = None, studies: Sequence[Any] | None = None, quiet: bool = False,
              log: Log = _quiet) -> dict[str, Any]:
-    """Check ``target``, run every study on it beside each study's standard activations, write the card.
+    """Check ``target``, run every study on it beside each study's default arms, write the card.
+
+    The target is an extra, descriptive arm of every study: its comparisons on the card are the
+    verdict's ``descriptive`` entry for it, and it never changes a claim's verdict.
 
     ``target``: ``"my_pkg.my_module:MyActivation"`` (a function, an ``nn.Module`` instance or class),
     a zoo name or spec string, or an importable module-level object.

@@ -9,26 +9,51 @@ import pytest
 # importlib mode does not put this folder on sys.path before conftest runs
 sys.path.insert(0, str(Path(__file__).parent))
 
-from report_helpers import tiny_c01  # noqa: E402
+from report_helpers import c01_metrics, c06_metrics, make_records, run_toy, study, write_records  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_shipped_evidence(tmp_path, monkeypatch):
+    """Shipped evidence comes from an empty folder unless a test writes some: the checkout's results/
+    must not change what these tests see."""
+    d = tmp_path / "shipped"
+    d.mkdir()
+    monkeypatch.setenv("ACTLAB_RESULTS", str(d))
+    return d
 
 
 @pytest.fixture(scope="session")
-def tiny_store(tmp_path_factory):
-    """A store holding a tiny C01 run (relu, gelu, silu x 3 seeds); copy it before writing to it."""
-    from actlab.engine import Store, run_sweep
-
-    path = tmp_path_factory.mktemp("tiny") / "c01.db"
-    study = tiny_c01()
-    with Store(path) as db:
-        s = run_sweep(study, study.profile("quick"), store=db, profile="quick", jobs=1)
-    assert s.done == 9, s.errors
+def real_store(tmp_path_factory):
+    """The registered C01 (evidence profile, 8 seeds, both tasks, 5 arms; softplus diverges on seed 2 of
+    each task) and C06 (quick smoke test, 3 seeds) as records written directly: no training."""
+    path = tmp_path_factory.mktemp("real") / "real.db"
+    c01, c06 = study("C01"), study("C06")
+    write_records(path, c01, "full", make_records(c01, "full", c01_metrics, hyper={"lr": 0.003},
+                                                  diverged=[("softplus", 2)]))
+    write_records(path, c06, "quick", make_records(c06, "quick", c06_metrics))
     return path
 
 
 @pytest.fixture
-def store_copy(tiny_store, tmp_path):
+def real_copy(real_store, tmp_path):
+    dst = tmp_path / "real-copy.db"
+    shutil.copy(real_store, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def toy_store(tmp_path_factory):
+    """The toy study T90 run on its quick profile: relu, gelu, silu, tanh x 3 seeds (tanh seed 1 diverges)."""
+    path = tmp_path_factory.mktemp("toy") / "toy.db"
+    s = run_toy(path, "quick")
+    assert (s.done, s.diverged, s.failed) == (11, 1, 0), s.errors
+    return path
+
+
+@pytest.fixture
+def store_copy(toy_store, tmp_path):
     dst = tmp_path / "copy.db"
-    shutil.copy(tiny_store, dst)
+    shutil.copy(toy_store, dst)
     return dst
 
 

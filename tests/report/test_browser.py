@@ -11,16 +11,17 @@ from PIL import Image, ImageStat
 from actlab.evaluate import evaluate
 from actlab.report import write_report
 
-from report_helpers import tiny_c01
+from report_helpers import TOY
 
 
 @pytest.fixture(scope="module")
-def pages(tiny_store, tmp_path_factory):
+def pages(real_store, toy_store, tmp_path_factory):
     root = tmp_path_factory.mktemp("pages")
-    store = root / "s.db"
-    shutil.copy(tiny_store, store)
-    write_report(root / "report", store)  # the whole default set of cards
-    evaluate("test_evaluate:bent", "quick", root / "card", store, jobs=1, studies=[tiny_c01()], quiet=True)
+    real, toy = root / "real.db", root / "toy.db"
+    shutil.copy(real_store, real)
+    shutil.copy(toy_store, toy)
+    write_report(root / "report", real)  # C01 (evidence) and C06 (smoke test), the whole default set of cards
+    evaluate("test_evaluate:bent", "quick", root / "card", toy, jobs=1, studies=[TOY], quiet=True)
     return {"report": root / "report" / "index.html", "card": root / "card" / "index.html"}
 
 
@@ -66,10 +67,18 @@ def test_page_in_headless_chromium(browser, pages, which, tmp_path):
     for rel in page.evaluate("""Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))
         .filter(h => !h.startsWith('#'))"""):
         assert "://" not in rel and (index.parent / rel).is_file(), rel
-    page.click('a[href="#claim-C01"] >> nth=0')
-    assert page.evaluate("location.hash") == "#claim-C01"
-    top = page.evaluate("document.getElementById('claim-C01').getBoundingClientRect().top")
+    cid = "C01" if which == "report" else "T90"
+    page.click(f'a[href="#claim-{cid}"] >> nth=0')
+    assert page.evaluate("location.hash") == f"#claim-{cid}"
+    top = page.evaluate(f"document.getElementById('claim-{cid}').getBoundingClientRect().top")
     assert 0 <= top < 900
+    # a smoke test's status carries its label on screen; the evidence verdict does not
+    smoke = page.evaluate("""Array.from(document.querySelectorAll('.b-smoke')).filter(e => e.offsetWidth > 0)
+        .map(e => e.innerText)""")
+    assert smoke and set(smoke) == {"smoke test, not evidence"}
+    if which == "report":
+        assert page.evaluate("document.getElementById('claim-C01').querySelectorAll('.b-smoke').length") == 0
+        assert page.evaluate("document.getElementById('claim-C06').querySelectorAll('.b-smoke').length") >= 9
     if which == "report":
         ids = set(page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
         assert {"act-relu", "act-gelu-approximate-tanh", "act-sigmoid", "claim-C26"} <= ids

@@ -5,40 +5,45 @@ import json
 import pytest
 
 
-from report_helpers import tiny_c01
+from report_helpers import TOY
 
 
 def test_tour_runs_every_study_then_reports_and_resumes(cli, tmp_path, monkeypatch):
     import actlab.studies
 
-    study = tiny_c01()
-    monkeypatch.setattr(actlab.studies, "all_studies", lambda: [study])
+    monkeypatch.setattr(actlab.studies, "all_studies", lambda: [TOY])
     store, out = tmp_path / "s.db", tmp_path / "rep"
     res = cli("tour", "--profile", "quick", "--store", store, "--out", out, "-j", "1", "-q")
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
-    c01 = next(l for l in lines if l.startswith("C01"))
-    assert c01.split()[1:5] == ["9", "0", "9", "0"]  # units, stored, ran, failed
-    assert c01.rstrip().endswith("s") and any(l.startswith("total") for l in lines)
+    t90 = next(l for l in lines if l.startswith("T90"))
+    assert t90.split()[1:5] == ["12", "0", "12", "0"]  # units, stored, ran (11 done + 1 diverged), failed
+    assert t90.rstrip().endswith("s") and any(l.startswith("total") for l in lines)
     assert (out / "index.html").is_file() and "report:" in res.output
+    assert "smoke test, not evidence: T90" in res.output  # the quick tour's verdicts are smoke tests
     # rerun: every unit is in the store, nothing trains again
     res = cli("tour", "--store", store, "--out", out, "-j", "1", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     (row,) = data["studies"]
-    assert (row["units"], row["skipped"], row["done"]) == (9, 9, 0)
-    assert data["report"]["claims"]["C01"] in ("supported", "refuted", "inconclusive")
-    assert data["report"]["claims"]["C02"] == "not run yet"
+    assert (row["units"], row["skipped"], row["done"]) == (12, 12, 0)
+    t90 = data["report"]["claims"]["T90"]
+    assert t90["status"] in ("supported", "refuted", "inconclusive") and t90["profile"] == "quick"
+    assert t90["smoke"] is True and t90["label"] == "smoke test, not evidence"
+    assert data["report"]["claims"]["C02"]["status"] == "not run yet"
 
 
-def test_report_cli(cli, store_copy, tmp_path):
-    res = cli("report", "--store", store_copy, "--out", tmp_path / "r", "--json")
+def test_report_cli(cli, real_copy, tmp_path):
+    res = cli("report", "--store", real_copy, "--out", tmp_path / "r", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert data["claims"]["C01"] != "not run yet" and len(data["claims"]) >= 26
+    assert data["claims"]["C01"]["status"] == "supported" and data["claims"]["C01"]["label"] == "evidence"
+    assert data["claims"]["C06"]["smoke"] is True and data["smoke"] == ["C06"] and len(data["claims"]) >= 26
     assert len(data["activations"]) >= 13 and all(p.endswith((".png", ".svg")) for p in data["figures"])
+    assert json.loads((tmp_path / "r" / "verdicts.json").read_text())["claims"]["C06"]["label"] == \
+        "smoke test, not evidence"
     res = cli("report", "--store", tmp_path / "missing.db", "--out", tmp_path / "r2", "-q")
-    assert res.exit_code == 0 and "26 not run yet" in res.output
+    assert res.exit_code == 0 and "26 not run yet" in res.output and "smoke" not in res.output
 
 
 def test_bad_input_is_one_line_exit_2(cli, tmp_path, one_line_error):

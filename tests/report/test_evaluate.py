@@ -8,7 +8,7 @@ import torch
 from actlab.evaluate import UnfitActivation, check, evaluate
 from actlab.engine import Store
 
-from report_helpers import TINY_ACTS, tiny_c01
+from report_helpers import TOY, TOY_ARMS
 
 
 def bent(x):
@@ -36,38 +36,75 @@ def relu(x):  # shares the standard ReLU's name: its results would mix with it
 
 
 ME = __name__
+# what an extra arm may change in a verdict: its own descriptive rows, summaries, health, hyper and counts
+SAME_EXCEPT = ("descriptive", "summary", "health", "hyper", "provenance")
 
 
 def test_evaluate_ranks_a_user_activation_claim_by_claim(store_copy, tmp_path):
     import actlab
+    from actlab.engine import SMOKE_LABEL
+    from actlab.engine.verdicts import verdict
+    from actlab.report import html as H
     from actlab.report.figures import slug
 
+    before = verdict(TOY, "quick", Store(store_copy, readonly=True).records("T90", curves=False))
     bent = actlab.get(f"{ME}:bent").name  # "bent@<fingerprint of its code>": the store key
     assert bent.startswith("bent@")
     out = tmp_path / "card"
-    res = evaluate(f"{ME}:bent", "quick", out, store_copy, jobs=1, studies=[tiny_c01()], quiet=True)
+    res = evaluate(f"{ME}:bent", "quick", out, store_copy, jobs=1, studies=[TOY], quiet=True)
     assert res["activation"] == bent
     (row,) = res["studies"]
-    # the three standard activations were stored already; only the new activation's 3 seeds ran
-    assert (row["units"], row["skipped"], row["done"]) == (12, 9, 3)
-    recs = Store(store_copy, readonly=True).records("C01", curves=False)
-    assert sorted({r.activation for r in recs}) == sorted([*TINY_ACTS, bent])
+    # the four arms of the toy were stored already; only the new activation's 3 seeds ran
+    assert (row["units"], row["skipped"], row["done"]) == (15, 12, 3)
+    recs = Store(store_copy, readonly=True).records("T90", curves=False)
+    assert sorted({r.arm for r in recs}) == sorted([*TOY_ARMS, bent])
+    after = verdict(TOY, "quick", recs)
+    # an extra arm never changes the claim's verdict: only the descriptive list grows
+    assert {k: v for k, v in after.items() if k not in SAME_EXCEPT} == \
+        {k: v for k, v in before.items() if k not in SAME_EXCEPT}
+    mine = next(d for d in after["descriptive"] if d["arm"] == bent)["comparisons"]
     rep = res["report"]
     assert all(c["ok"] for c in rep["checks"])
-    (c01,) = rep["claims"]
-    assert c01["claim"] == "C01" and c01["rank"]["of"] == 4 and 1 <= c01["rank"]["rank"] <= 4
-    vs = c01["versus_baseline"]
-    assert vs["baseline"] == "relu" and vs["n_seeds"] == 3 and vs["status"] in ("supported", "refuted", "inconclusive")
-    # rank is by the stored mean of the headline metric
-    means = {a: sum(r.metrics["mean_test_acc"] for r in recs if r.activation == a) / 3 for a in [*TINY_ACTS, bent]}
+    t90 = next(c for c in rep["claims"] if c["claim"] == "T90")
+    assert t90["smoke"] is True and t90["label"] == SMOKE_LABEL and t90["status"] == after["status"]
+    assert t90["rank"]["of"] == 5 and 1 <= t90["rank"]["rank"] <= 5
+    # the comparison with the baseline is the verdict's own descriptive entry, not recomputed
+    vs = t90["versus_baseline"]
+    primary_vs_relu = next(c for c in mine if c["part"] == "higher score" and c["against"] == "relu")
+    assert {k: vs[k] for k in primary_vs_relu} == primary_vs_relu and t90["comparisons"] == mine
+    # rank is by the verdict's summary mean of the rank metric (mean of the 3 seeds' scores)
+    means = {a: sum(r.metrics["score"] for r in recs if r.arm == a and r.status == "done")
+             / sum(r.arm == a and r.status == "done" for r in recs) for a in [*TOY_ARMS, bent]}
     better = sum(m > means[bent] for m in means.values())
-    assert c01["rank"]["rank"] == better + 1
+    assert t90["rank"]["rank"] == better + 1
+    assert t90["rank"]["mean"] == pytest.approx(means[bent], abs=1e-12)
     text = (out / "index.html").read_text()
     assert f'id="act-{slug(bent)}"' in text and "Bent identity" in text and 'class="hl"' in text
+    row_html = text[text.index('<td data-status="T90">'):]
+    assert SMOKE_LABEL in row_html[:row_html.index("</td>")]
+    table = text[text.index('class="evaluation"'):]
+    table = table[:table.index("</table>")]
+    assert H.esc(H.estimate_text(vs)) in table and "(descriptive)" in table and SMOKE_LABEL in table
     assert (out / "figures" / f"act-{slug(bent)}.png").is_file() and (out / "figures" / f"act-{slug(bent)}.svg").is_file()
+    assert json.loads((out / "verdicts.json").read_text())["claims"]["T90"]["smoke"] is True
     # rerunning resumes: nothing new to train
-    again = evaluate(f"{ME}:bent", "quick", tmp_path / "card2", store_copy, jobs=1, studies=[tiny_c01()], quiet=True)
-    assert again["studies"][0]["done"] == 0 and again["studies"][0]["skipped"] == 12
+    again = evaluate(f"{ME}:bent", "quick", tmp_path / "card2", store_copy, jobs=1, studies=[TOY], quiet=True)
+    assert again["studies"][0]["done"] == 0 and again["studies"][0]["skipped"] == 15
+
+
+def test_evaluating_a_named_arm_shows_its_own_contrast(store_copy, tmp_path):
+    import actlab
+    from actlab.engine.verdicts import verdict
+    from actlab.report import write_evaluation
+
+    # gelu is one of the claim's arms, already stored: the card alone (a small standard set, for speed)
+    rep = write_evaluation(tmp_path / "card", store_copy, actlab.get("gelu"), [], target="gelu", studies=[TOY],
+                           profile="quick", standard=["relu", "gelu"])
+    t90 = next(c for c in rep["claims"] if c["claim"] == "T90")
+
+    v = verdict(TOY, "quick", Store(store_copy, readonly=True).records("T90", curves=False))
+    head = next(c for c in v["headline"] if c["arm"] == "gelu")
+    assert t90["versus_baseline"]["estimate"] == head["estimate"] and t90["comparisons"] == []
 
 
 def test_check_accepts_modules_and_rejects_unfit_activations():

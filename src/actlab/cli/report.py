@@ -35,6 +35,8 @@ def _run(fn: Callable[[], T]) -> T:
 
 def _print_report_summary(rep: dict[str, Any]) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in rep.get("counts", {}).items())
+    smoke = rep.get("smoke") or []
+    counts += f"; smoke test, not evidence: {', '.join(smoke)}" if smoke else ""
     console.print(f"report: {rep['index']}" + (f" ({counts})" if counts else ""), highlight=False, soft_wrap=True)
     console.print(f"figures: {len(rep['figures'])} files in {Path(rep['index']).parent / 'figures'}", highlight=False, soft_wrap=True)
 
@@ -45,14 +47,17 @@ def register(app: typer.Typer) -> None:
         store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
         out: Path = typer.Option(Path("actlab-report"), "--out", "-o", help="folder for index.html and figures/"),
         profile: Optional[str] = typer.Option(None, "--profile", "-p", help="judge this profile's records "
-                                              "(default: each study's config with the most records)"),
+                                              "(default: each study's evidence profile, or its quick smoke test "
+                                              "when only that has records)"),
+        shipped: bool = typer.Option(True, "--shipped/--no-shipped", help="include the evidence shipped in results/"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
         json_: bool = typer.Option(False, "--json", help="machine-readable summary"),
     ) -> None:
-        """Write the HTML report (claims dashboard, activation cards, methodology) from the store."""
+        """Write the HTML report (claims dashboard, activation cards, methodology) from the store and the
+        shipped evidence."""
         from ..report import write_report
 
-        rep = _run(lambda: write_report(out, store, profile=profile, progress=_log(quiet or json_)))
+        rep = _run(lambda: write_report(out, store, profile=profile, shipped=shipped, progress=_log(quiet or json_)))
         if json_:
             print_json(rep)
         else:
@@ -109,8 +114,10 @@ def register(app: typer.Typer) -> None:
             r = c["rank"]
             vs = c["versus_baseline"]
             where = f"rank {r['rank']} of {r['of']} on {r['metric']}" if r else (c["why"] or "no result")
-            vs_txt = f"; {vs['reading']} (effect {vs['effect']:.4g})" if vs and vs.get("effect") is not None else ""
-            console.print(f"{c['claim']}: {where}{vs_txt}", highlight=False, soft_wrap=True)
+            vs_txt = (f"; {vs['reading']} (estimate {vs['estimate']:.4g}, descriptive)"
+                      if vs and vs.get("estimate") is not None else "")
+            smoke = f" [{c['label']}]" if c.get("smoke") else ""
+            console.print(f"{c['claim']}{smoke}: {where}{vs_txt}", highlight=False, soft_wrap=True)
         console.print(f"report card: {res['report']['index']}", highlight=False, soft_wrap=True)
         if any(r.get("error") for r in res["studies"]):
             raise typer.Exit(1)

@@ -1,8 +1,10 @@
 """The report card of ``actlab evaluate``: one activation ranked against the standard set, claim by claim.
 
-Like the main report it only reads the store (records written by the studies beforehand) and computes
-theory numbers; every comparison with the claim's baseline is the engine's paired-by-seed statistic on
-the stored records.
+Like the main report it only reads the store (records written by the studies beforehand, merged with
+the shipped evidence) and computes theory numbers.  The evaluated activation is one more arm of each
+study: it never changes a claim's verdict, and its comparisons with the claim's baseline and named arms
+are the verdict's own ``descriptive`` entry for it (judged by the engine, by the claim's rules); the card
+lays them out and computes no statistic.
 """
 
 from __future__ import annotations
@@ -14,26 +16,45 @@ from typing import Any, Sequence
 from . import html as H
 from .figures import FigureWriter, verdict_overview
 from .page import (Progress, _quiet, activation_names, activation_section, claim_details, key_figures, methodology_html,
-                   prepare_out)
-from .results import ClaimResult, collect, methodology, ranks
+                   overview_rows, prepare_out, write_verdicts)
+from .results import ClaimResult, collect, methodology, rank_metric, ranks
+
+#: how the card reads a descriptive decision's outcome (the engine's words, decide.py)
+READING = {"meaningful effect": "better", "opposite direction": "worse", "no meaningful difference": "no meaningful difference",
+           "non-inferior": "not worse beyond the margin", "inferior beyond the margin": "worse beyond the margin",
+           "equivalent": "equivalent", "not equivalent": "not equivalent", "undecided": "no clear difference",
+           "too few observations": "too few observations", "degenerate": "degenerate"}
+
+
+def comparisons(cr: ClaimResult, name: str) -> list[dict[str, Any]]:
+    """The verdict's descriptive comparisons of arm ``name`` (``[]`` when it is a claim arm or has none)."""
+    v = cr.verdict or {}
+    for d in v.get("descriptive") or []:
+        if d.get("arm") == name:
+            return list(d.get("comparisons") or [])
+    return []
 
 
 def versus_baseline(cr: ClaimResult, name: str) -> dict[str, Any] | None:
-    """The evaluated activation against the claim's baseline, paired by seed on the headline metric."""
-    from ..engine import paired_verdict
-
+    """The evaluated arm against the claim's baseline on the primary part (against 0 for a within-unit
+    part): the verdict's descriptive comparison, with the card's reading of its outcome."""
     v = cr.verdict
-    if not v or name == v["baseline"] or not any(r.activation == name for r in cr.records):
+    if not v:
         return None
-    pv = paired_verdict(cr.records, study=cr.id, claim=f"{name} vs {v['baseline']}", metric=v["metric"],
-                        direction=v["direction"], baseline=v["baseline"], compared=[name],
-                        config_hash=cr.config_hash).to_json()
-    other = "lower" if v["direction"] == "higher" else "higher"
-    words = {"supported": ("better", f"{v['direction']} {v['metric']} than {v['baseline']}"),
-             "refuted": ("worse", f"{other} {v['metric']} than {v['baseline']}"),
-             "inconclusive": ("no clear difference", f"{v['metric']} not distinguishable from {v['baseline']}'s")}
-    pv["label"], pv["reading"] = words[pv["status"]]
-    return pv
+    against = v.get("baseline") or "0"
+    if name in (v.get("compared") or []):  # a named arm: its own contrast in the verdict's primary part
+        for c in v.get("headline") or []:
+            if c.get("arm") == name:
+                return {**c, "part": v.get("primary"), "against": against,
+                        "label": READING.get(c.get("outcome", ""), c.get("outcome", "")),
+                        "reading": f"{v.get('primary')}: {name} vs {against}, {c.get('outcome', '')} (a named arm)",
+                        "smoke": bool(v.get("smoke")), "profile": v.get("profile")}
+    for c in comparisons(cr, name):
+        if c.get("part") == v.get("primary") and c.get("against") == against:
+            return {**c, "arm": name, "label": READING.get(c.get("outcome", ""), c.get("outcome", "")),
+                    "reading": f"{c['part']}: {name} vs {against}, {c.get('outcome', '')}",
+                    "smoke": bool(v.get("smoke")), "profile": v.get("profile")}
+    return None
 
 
 def _claims_table(results: Sequence[ClaimResult], name: str) -> tuple[str, list[dict[str, Any]]]:
@@ -44,26 +65,33 @@ def _claims_table(results: Sequence[ClaimResult], name: str) -> tuple[str, list[
         rk = ranks(cr)
         mine = rk.get(name)
         vs = versus_baseline(cr, name)
-        best = min(rk.items(), key=lambda kv: kv[1]["rank"])[0] if rk else None
-        data.append({"claim": cr.id, "status": cr.status, "why": cr.why, "rank": mine, "versus_baseline": vs,
-                     "best": best, "metric": cr.verdict["metric"] if cr.verdict else None})
+        best = min(rk.items(), key=lambda kv: (kv[1]["rank"], kv[0]))[0] if rk else None
+        metric, direction = rank_metric(cr) if cr.verdict else (None, None)
+        data.append({"claim": cr.id, **cr.to_json(), "rank": mine, "versus_baseline": vs, "best": best,
+                     "metric": metric, "comparisons": comparisons(cr, name)})
         if mine is None:
             rank_cell, val_cell = '<td class="muted">not run</td>', "<td>—</td>"
         else:
             rank_cell = f'<td class="num"><b>{mine["rank"]}</b> of {mine["of"]}</td>'
             val_cell = (f'<td class="num">{H.esc(H.fmt(mine["mean"]))} '
                         f'[{H.esc(H.fmt(mine["lo"]))}, {H.esc(H.fmt(mine["hi"]))}]</td>')
-        vs_cell = "—" if vs is None else (f"{H.badge(vs['status'], vs['label'])} {H.esc(vs['reading'])}<br>"
-                                          f'<span class="small">effect {H.esc(H.effect_text(vs))}, {vs["n_seeds"]} seeds</span>')
-        metric = (f"{H.esc(cr.verdict['metric'])} ({H.esc(cr.verdict['direction'])} first)" if cr.verdict
-                  else f'<span class="muted">{H.esc(cr.why)}</span>')
+        vs_cell = "—" if vs is None else (
+            f"{H.badge(vs['status'], vs['label'])}" + (" " + H.smoke_badge(cr.label) if cr.smoke else "")
+            + f"<br>{H.esc(vs['reading'])}<br>"
+            f'<span class="small">estimate {H.esc(H.estimate_text(vs))}, n = {H.esc(vs["n"])}, δ = '
+            f'{H.esc(H.fmt(vs.get("delta")))} (descriptive)</span>')
+        where = f" in {mine['cell']}" if mine and mine.get("cell") else ""
+        metric_cell = (f"{H.esc(metric)}{H.esc(where)} ({H.esc(direction)} first)" if cr.verdict
+                       else f'<span class="muted">{H.esc(cr.why)}</span>')
         best_cell = "—" if best is None else f"{H.esc(best)} ({H.esc(H.fmt(rk[best]['mean']))})"
-        rows.append((H.claim_link(cr.id), H.esc(cr.claim.statement), metric, rank_cell, val_cell, vs_cell,
-                     best_cell, H.badge(cr.status)))
+        verdict_cell = H.status_html(cr.status, cr.smoke, cr.label) + (
+            f'<br><span class="small muted">profile {H.esc(cr.profile)}</span>' if cr.verdict else "")
+        rows.append((H.claim_link(cr.id), H.esc(cr.claim.statement), metric_cell, rank_cell, val_cell, vs_cell,
+                     best_cell, f'<td data-status="{H.esc(cr.id)}">{verdict_cell}</td>'))
     if not rows:
         return '<p class="muted">No studies are registered yet.</p>', data
-    return H.table(("claim", "statement", "metric", f"rank of {name}", "mean [95% CI]", "vs the claim's baseline",
-                    "best", "claim verdict"), rows), data
+    return H.table(("claim", "statement", "rank metric", f"rank of {name}", "mean [95% CI]",
+                    "vs the claim's baseline (primary part)", "best", "claim verdict"), rows, cls="evaluation"), data
 
 
 def _theory_table(names: Sequence[str], acts: dict[str, Any], name: str, anchors: H.Anchors) -> str:
@@ -104,8 +132,7 @@ def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], 
     names = [name] + [n for n in names if n != name]
     for n in names:
         anchors.act(n)
-    overview = figs.save(verdict_overview([{"id": cr.id, "status": cr.status} for cr in results]), "claims-overview",
-                         "verdict of every claim")
+    overview = figs.save(verdict_overview(overview_rows(results)), "claims-overview", "verdict of every claim")
     keys = key_figures(results, figs, progress, highlight=name)
     claims_html, claims_data = _claims_table(results, name)
     acts = {n: get(n) for n in std}
@@ -118,9 +145,11 @@ def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], 
                      [(H.esc(f.check), H.badge("supported" if f.ok else "refuted", "passed" if f.ok else "failed"), H.esc(f.message)) for f in findings])
     meth = methodology(results, store)
     extra = (("evaluated", f"<code>{H.esc(target)}</code> (canonical name {H.esc(name)})"),)
-    run = [cr for cr in results if any(r.activation == name for r in cr.records)]
+    run = [cr for cr in results if name in cr.activations]
+    n_smoke = sum(cr.smoke for cr in run)
     subtitle = (f"{name} ({target}) against the standard set: {len(run)} of "
-                f"{sum(cr.study is not None for cr in results)} studies hold results for it · store {store}")
+                f"{sum(cr.study is not None for cr in results)} studies hold results for it"
+                + (f" ({n_smoke} of them smoke tests, not evidence)" if n_smoke else "") + f" · store {store}")
     body = (f'<h2 id="checks">Checks</h2>{checks}'
             f'<h2 id="ranking">Claim by claim</h2>{claims_html}'
             f'<h2 id="theory">Theory beside the standard set</h2>{theory_html}'
@@ -129,9 +158,10 @@ def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], 
             f'<h2 id="methodology">Methodology</h2>{methodology_html(meth, time.time() - t0, extra)}')
     nav = [("checks", "Checks"), ("ranking", "Claim by claim"), ("theory", "Theory"), ("dashboard", "Claims"),
            ("activations", "Activations"), ("methodology", "Methodology")]
+    verdicts = write_verdicts(out, results, store)
     index = out / "index.html"
     index.write_text(H.page(f"actlab evaluate: {name}", subtitle, nav, body), encoding="utf-8")
-    return {"index": str(index), "store": str(store), "activation": name, "target": target,
+    return {"index": str(index), "verdicts": str(verdicts), "store": str(store), "activation": name, "target": target,
             "checks": [{"check": f.check, "ok": f.ok, "message": f.message} for f in findings],
             "claims": claims_data, "figures": [str(p) for f in figs.saved for p in (f.png, f.svg)],
             "seconds": time.time() - t0}

@@ -69,7 +69,8 @@ def _finite(v: Any) -> bool:
 
 def metric_chart(summary: dict[str, dict[str, dict[str, float]]], metric: str, direction: str, *, title: str,
                  baseline: str | None = None, compared: Sequence[str] = (), highlight: str | None = None):
-    """Per-activation mean of ``metric`` with its CI, best first in the claim's ``direction``.
+    """Per-arm mean of ``metric`` with its CI (``summary``: arm -> metric -> stats, one cell of a verdict's
+    summary), best first in the claim's ``direction``.
 
     Baseline grey, compared activations blue, ``highlight`` (the evaluated activation) red, the rest light.
     """
@@ -110,7 +111,10 @@ def verdict_overview(rows: Sequence[dict[str, Any]]):
               "error": "#6c3483"}
     fig, ax = plt.subplots(figsize=(9.0, 1.5))
     for i, r in enumerate(rows):
-        ax.add_patch(plt.Rectangle((i, 0), 0.92, 1, color=colors.get(r["status"], "#d5d8dc")))
+        # a smoke test's verdict is hatched: it is not evidence
+        ax.add_patch(plt.Rectangle((i, 0), 0.92, 1, facecolor=colors.get(r["status"], "#d5d8dc"),
+                                   edgecolor="white" if r.get("smoke") else "none", hatch="///" if r.get("smoke") else None,
+                                   linewidth=0))
         ax.text(i + 0.46, 0.5, r["id"][1:], ha="center", va="center", fontsize=7,
                 color="white" if r["status"] in ("supported", "refuted", "error") else "black")
     ax.set_xlim(0, max(len(rows), 1))
@@ -118,8 +122,12 @@ def verdict_overview(rows: Sequence[dict[str, Any]]):
     ax.axis("off")
     counts = {s: sum(r["status"] == s for r in rows) for s in colors}
     legend = [plt.Rectangle((0, 0), 1, 1, color=c) for s, c in colors.items() if counts[s]]
-    ax.legend(legend, [f"{s} ({counts[s]})" for s in colors if counts[s]], loc="upper center",
-              bbox_to_anchor=(0.5, -0.05), ncol=5, frameon=False, fontsize=8)
-    ax.set_title("claims C01–C26", fontsize=9)
+    labels = [f"{s} ({counts[s]})" for s in colors if counts[s]]
+    n_smoke = sum(bool(r.get("smoke")) for r in rows)
+    if n_smoke:
+        legend.append(plt.Rectangle((0, 0), 1, 1, facecolor="#aab7c4", edgecolor="white", hatch="///"))
+        labels.append(f"smoke test, not evidence ({n_smoke})")
+    ax.legend(legend, labels, loc="upper center", bbox_to_anchor=(0.5, -0.05), ncol=6, frameon=False, fontsize=8)
+    ax.set_title(f"claims {rows[0]['id']}–{rows[-1]['id']}" if rows else "claims", fontsize=9)
     fig.tight_layout()
     return fig

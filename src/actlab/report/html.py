@@ -38,6 +38,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .b-supported { background: #27ae60; color: #fff; } .b-refuted { background: #c0392b; color: #fff; }
 .b-inconclusive { background: #e1a100; color: #1c2833; } .b-not-run-yet { background: #d5d8dc; color: #1c2833; }
 .b-error { background: #6c3483; color: #fff; }
+.b-smoke { background: #fff; color: #a04000; border: 1px dashed #a04000; }
+.stale { color: #a93226; font-weight: 600; }
+.descriptive { border-left: 3px dashed var(--line); padding-left: 10px; }
 .muted { color: var(--muted); } .small { font-size: 12px; }
 .thumb { width: 260px; height: auto; display: block; }
 figure { margin: 8px 0 14px 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
@@ -87,18 +90,37 @@ def signed(v: Any) -> str:
     return fmt(v)
 
 
-def effect_text(v: dict[str, Any] | None) -> str:
-    """``+0.0187 [0.0076, 0.0298]`` (effect and CI) or — ."""
-    if not v or v.get("effect") is None:
+def estimate_text(c: dict[str, Any] | None) -> str:
+    """``+0.0187 [0.0076, 0.0298]``: a decision's estimate (compared − baseline) and its 95 % CI, or — ."""
+    if not c or c.get("estimate") is None:
         return "—"
-    ci = v.get("ci")
-    ci_txt = f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci and None not in ci else " (no CI: fewer than 2 seeds)"
-    return f"{signed(v['effect'])}{ci_txt}"
+    ci = c.get("ci")
+    ci_txt = f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci and None not in ci else " (no CI)"
+    return f"{signed(c['estimate'])}{ci_txt}"
 
 
 def badge(status: str, label: str | None = None) -> str:
     """A coloured verdict badge; ``label`` replaces the status text (the colour stays the status's)."""
     return f'<span class="badge b-{slug(status)}">{esc(label or status)}</span>'
+
+
+SMOKE = "smoke test, not evidence"
+
+
+def smoke_badge(label: str = SMOKE) -> str:
+    return f'<span class="badge b-smoke" data-smoke="1">{esc(label or SMOKE)}</span>'
+
+
+def status_html(status: str, smoke: bool = False, label: str = "") -> str:
+    """A status badge, with the smoke-test label beside it when the verdict is a smoke test's."""
+    return badge(status) + (" " + smoke_badge(label) if smoke else "")
+
+
+def stale_html(prov: dict[str, Any]) -> str:
+    if not prov.get("stale"):
+        return ""
+    return (f'<span class="stale">stale: judged records of code fingerprint {esc(prov.get("fingerprint", ""))}, '
+            f'the current code is {esc(prov.get("current_fingerprint", ""))}</span>')
 
 
 def img(fig: SavedFigure, cls: str = "") -> str:
@@ -244,10 +266,13 @@ def ranks_html(act_ranks: Sequence[tuple[str, dict[str, Any]]]) -> str:
     rows = []
     for cid, r in act_ranks:
         ci = f"[{fmt(r['lo'])}, {fmt(r['hi'])}]" if r.get("lo") is not None and r.get("hi") is not None else ""
+        where = f" in {r['cell']}" if r.get("cell") else ""
+        prof = esc(r.get("profile", "")) + (" " + smoke_badge() if r.get("smoke") else "")
         rows.append((claim_link(cid), f'<td class="num">{r["rank"]} of {r["of"]}</td>',
-                     esc(f"{r['metric']} ({r['direction']} first)"), f'<td class="num">{esc(fmt(r["mean"]))} {esc(ci)}</td>'))
-    return "<p><b>Rank in each study</b> (by the claim's headline metric)</p>" + table(
-        ("claim", "rank", "metric", "mean [95% CI]"), rows)
+                     esc(f"{r['metric']}{where} ({r['direction']} first)"),
+                     f'<td class="num">{esc(fmt(r["mean"]))} {esc(ci)}</td>', prof))
+    return "<p><b>Rank in each study</b> (by the study's rank metric)</p>" + table(
+        ("claim", "rank", "metric", "mean [95% CI]", "profile"), rows)
 
 
 def activation_card(anchor: str, card: dict[str, Any], plot: SavedFigure | None, theory: dict[str, Any] | None,

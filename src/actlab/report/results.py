@@ -1,13 +1,19 @@
 """What the store holds, as plain data for the page: one entry per claim, ranks, and the methodology.
 
-The report only reads: the store is opened read-only (a missing store is an empty one, and is not
-created), and every verdict is the study's own ``verdict(records, config)`` on the stored records.
+The report only reads and lays out: the store is opened read-only (a missing store is an empty one, and
+is not created), its records are merged with the shipped evidence (:mod:`actlab.engine.evidence`), and
+every verdict is :func:`actlab.engine.verdicts.verdict` on those records -- the same function ``actlab
+verdict`` prints.  Nothing here computes a statistic: ranks order the verdict's own ``summary``.
+
+Which profile is judged: the one passed (``actlab report --profile P``; the tour passes the profile it
+ran), else the study's ``evidence`` profile, else -- when that has no records -- its ``quick`` one and
+then any other profile with records.  A smoke-test profile's verdict carries ``smoke`` and the label
+"smoke test, not evidence", and the page shows that label beside its status everywhere.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -19,41 +25,57 @@ from ..claims import CLAIMS, Claim
 
 @dataclass
 class ClaimResult:
-    """One claim of the ledger and what the store says about it."""
+    """One claim of the ledger and what the store (and the shipped evidence) says about it."""
 
     claim: Claim
     study: Any = None  # the Study, or None when no study module exists yet
     status: str = "not run yet"  # supported | refuted | inconclusive | not run yet | error
     why: str = ""  # why "not run yet" / "error"
-    verdict: dict[str, Any] | None = None  # Verdict.to_json()
+    verdict: dict[str, Any] | None = None  # actlab.engine.verdicts.verdict(...), plain JSON
     profile: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     config_hash: str = ""
-    records: list[Any] = field(default_factory=list)  # Records (without curves)
+    records: list[Any] = field(default_factory=list)  # the records the verdict judged from (no curves)
+    shipped: int = 0  # how many of ``records`` came from the shipped evidence (not the store)
 
     @property
     def id(self) -> str:
         return self.claim.id
 
     @property
+    def smoke(self) -> bool:
+        return bool(self.verdict and self.verdict.get("smoke"))
+
+    @property
+    def label(self) -> str:
+        return (self.verdict or {}).get("label", "")
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return (self.verdict or {}).get("provenance") or {}
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.provenance.get("stale"))
+
+    @property
+    def main_records(self) -> list[Any]:
+        return [r for r in self.records if "phase" not in r.factors]
+
+    @property
     def activations(self) -> list[str]:
-        return sorted({r.activation for r in self.records})
+        """Every arm with a main-phase record (the claim's, the controls, a user's)."""
+        return sorted({r.arm for r in self.main_records})
 
     @property
     def seeds(self) -> list[int]:
-        return sorted({r.seed for r in self.records})
+        return sorted({r.seed for r in self.main_records})
 
-
-def _config_object(study: Any, h: str, stored: dict[str, Any]) -> Any:
-    """The config the records were made with: a profile's own object when the hash matches one."""
-    from ..engine import config_hash
-
-    for cfg in study.profiles.values():
-        if config_hash(study.id, cfg) == h:
-            return cfg
-    cls = type(study.profiles["quick"])
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in names})
+    def to_json(self) -> dict[str, Any]:
+        """What ``--json`` and ``verdicts.json`` say about the claim (the verdict carries smoke and label)."""
+        return {"status": self.status, "why": self.why, "profile": self.profile, "smoke": self.smoke,
+                "label": self.label, "config_hash": self.config_hash,
+                "fingerprint": (self.verdict or {}).get("fingerprint", ""), "stale": self.stale}
 
 
 def open_store(path: Path):
@@ -65,14 +87,26 @@ def open_store(path: Path):
     return Store(path, readonly=True)
 
 
-def collect(store_path: Path, studies: Sequence[Any] | None = None, *, profile: str | None = None) -> list[ClaimResult]:
+def _candidates(study: Any) -> list[str]:
+    """The evidence profile, then quick, then the other profiles in their declared order."""
+    out = [study.evidence]
+    for p in ("quick", *study.profiles):
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def collect(store_path: Path, studies: Sequence[Any] | None = None, *, profile: str | None = None,
+            shipped: bool = True) -> list[ClaimResult]:
     """Every claim of the ledger (plus any registered study whose id is not a ledger claim), judged.
 
-    ``profile`` picks that profile's records; by default the config with the most records is judged
-    (the same rule as ``actlab verdict``).  Raises ``StoreError`` for an unusable store.
+    ``profile`` judges that profile's records only; by default the study's evidence profile, falling back
+    to its quick smoke test (then any other profile) when the evidence profile has no records.
+    ``shipped=False`` leaves the shipped evidence out.  Raises ``StoreError`` for an unusable store.
     """
-    from ..claims import Claim
-    from ..engine import config_hash
+    from ..engine.evidence import EvidenceError, merged, shipped_records
+    from ..engine.protocol import config_dict
+    from ..engine.verdicts import study_records, verdict
     from ..studies import all_studies
 
     studies = list(all_studies() if studies is None else studies)
@@ -88,63 +122,109 @@ def collect(store_path: Path, studies: Sequence[Any] | None = None, *, profile: 
             if s is None:
                 cr.why = "no study module yet"
                 continue
-            if store is None:
-                cr.why = f"no store at {store_path}: run `actlab tour` or `actlab run {s.id}`"
+            if profile is not None and profile not in s.profiles:
+                cr.why = f"study {s.id} has no profile {profile!r} (profiles: {', '.join(s.profiles)})"
                 continue
-            known = [c for c in store.configs(s.id) if c["records"]]
-            if profile is not None:
-                if profile not in s.profiles:
-                    cr.why = f"study {s.id} has no profile {profile!r}"
-                    continue
-                h = config_hash(s.id, s.profiles[profile])
-                known = [c for c in known if c["hash"] == h]
-            if not known:
-                cr.why = f"no stored records: run `actlab run {s.id}`" + (f" --profile {profile}" if profile else "")
-                continue
-            c = known[0]
-            cr.config_hash, cr.profile, cr.config = c["hash"], c["profile"], c["config"]
-            cr.records = store.records(s.id, c["hash"], curves=False)
+            own = store.records(s.id, curves=False, arrays=False) if store is not None else []
             try:
-                cfg = _config_object(s, c["hash"], c["config"])
-                v = s.verdict(cr.records, cfg)
-                cr.verdict = v.to_json()
-                cr.status = cr.verdict["status"]
-            except Exception as e:  # a study's verdict must not take the whole report down
-                cr.status = "error"
-                cr.why = f"the verdict of {s.id} raised {type(e).__name__}: {e}"
+                ship = shipped_records(s.id) if shipped else []
+            except EvidenceError as e:
+                cr.status, cr.why = "error", f"the shipped evidence of {s.id} cannot be read: {e}"
+                continue
+            records = merged(own, ship)
+            own_keys = {r.key for r in own}
+            for prof in [profile] if profile is not None else _candidates(s):
+                try:
+                    v = verdict(s, prof, records)
+                except Exception as e:  # a study's verdict must not take the whole report down
+                    cr.status, cr.profile = "error", prof
+                    cr.why = f"the verdict of {s.id} --profile {prof} raised {type(e).__name__}: {e}"
+                    break
+                if v is None:
+                    continue
+                cr.verdict, cr.status, cr.profile = v, v["status"], prof
+                cr.config_hash = v["config_hash"]
+                cr.config = config_dict(s.profile(prof).config)
+                cr.records = study_records(s, prof, records)[0]
+                cr.shipped = sum(r.key not in own_keys for r in cr.records)
+                break
+            else:
+                want = profile or s.evidence
+                where = "in the store or the shipped evidence" if shipped else "in the store"
+                cr.why = (f"no records of profile {want} {where}: run `actlab run {s.id} --profile {want}`"
+                          + ("" if profile else " (or `--profile quick`, a smoke test)"))
     finally:
         if store is not None:
             store.close()
     return out
 
 
-def ranks(cr: ClaimResult) -> dict[str, dict[str, Any]]:
-    """Each activation's rank on the claim's headline metric, best first in the claim's direction.
+def _primary(v: dict[str, Any]) -> dict[str, Any]:
+    return next((p for p in v.get("parts") or [] if p.get("primary")), {})
 
-    ``{activation: {"rank", "of", "mean", "lo", "hi", "metric", "direction"}}``; activations with no
-    finished unit are left out.
+
+def primary_cell(v: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(cell key, {arm: {metric: stats}})``: the verdict's summary in the primary part's cell.
+
+    The cell is the first (in key order) whose design factors include the primary part's ``cell``.
+    """
+    want = _primary(v).get("cell") or {}
+    for key, arms in sorted((v.get("summary") or {}).items()):
+        try:
+            factors = json.loads(key) if key else {}
+        except ValueError:
+            continue
+        if all(factors.get(k) == x for k, x in want.items()):
+            return key, arms
+    return "", {}
+
+
+def rank_metric(cr: ClaimResult) -> tuple[str, str]:
+    """The metric and direction that order arms: the study's ``rank``, else the primary part's."""
+    v = cr.verdict or {}
+    if cr.study is not None and getattr(cr.study, "rank", None):
+        m, d = cr.study.rank
+        return m, d
+    return v.get("metric", ""), v.get("direction", "higher")
+
+
+def cell_text(key: str) -> str:
+    """``{"task":"mnist1d_mlp"}`` -> ``task=mnist1d_mlp``; the single cell ``{}`` -> ``""``."""
+    try:
+        f = json.loads(key) if key else {}
+    except ValueError:
+        return key
+    return ", ".join(f"{k}={v}" for k, v in f.items())
+
+
+def ranks(cr: ClaimResult) -> dict[str, dict[str, Any]]:
+    """Each arm's rank on the study's rank metric in the primary part's cell, best first.
+
+    ``{arm: {"rank", "of", "mean", "lo", "hi", "n", "metric", "direction", "cell"}}``, read from the
+    verdict's ``summary`` (mean and 95 % CI over the judged seeds); arms with no finished unit are left
+    out; equal means share the better rank.
     """
     v = cr.verdict
     if not v:
         return {}
-    metric, direction = v["metric"], v["direction"]
+    metric, direction = rank_metric(cr)
+    cell, arms = primary_cell(v)
     rows = []
-    for act, s in (v.get("summary") or {}).items():
-        m = s.get(metric)
-        if m and isinstance(m.get("mean"), (int, float)) and math.isfinite(m["mean"]):
-            rows.append((act, m))
-    rows.sort(key=lambda r: -r[1]["mean"] if direction == "higher" else r[1]["mean"])
+    for arm, stats in arms.items():
+        m = stats.get(metric)
+        if m and isinstance(m.get("mean"), (int, float)):
+            rows.append((arm, m))
+    rows.sort(key=lambda r: (-r[1]["mean"] if direction == "higher" else r[1]["mean"], r[0]))
     out: dict[str, dict[str, Any]] = {}
-    for i, (act, m) in enumerate(rows):
-        # ties share the better rank
+    for i, (arm, m) in enumerate(rows):
         rank = i + 1 if i == 0 or m["mean"] != rows[i - 1][1]["mean"] else out[rows[i - 1][0]]["rank"]
-        out[act] = {"rank": rank, "of": len(rows), "mean": m["mean"], "lo": m.get("lo"), "hi": m.get("hi"),
-                    "metric": metric, "direction": direction}
+        out[arm] = {"rank": rank, "of": len(rows), "mean": m["mean"], "lo": m.get("lo"), "hi": m.get("hi"),
+                    "n": m.get("n"), "metric": metric, "direction": direction, "cell": cell_text(cell)}
     return out
 
 
 def methodology(results: Sequence[ClaimResult], store_path: Path) -> dict[str, Any]:
-    """Profile, seeds, versions, machine and time, read from the records (and this process for the
+    """Profile, seeds, versions, machine and time, read from the judged records (and this process for the
     versions that render the page)."""
     import torch
 
@@ -154,10 +234,14 @@ def methodology(results: Sequence[ClaimResult], store_path: Path) -> dict[str, A
     envs = [r.env for r in recs if r.env]
     per_study = {}
     for cr in results:
-        if cr.records:
+        if cr.verdict is not None:
+            prov = cr.provenance
             per_study[cr.id] = {
-                "profile": cr.profile, "config_hash": cr.config_hash, "config": cr.config,
-                "seeds": cr.seeds, "activations": len(cr.activations), "units": len(cr.records),
+                "profile": cr.profile, "smoke": cr.smoke, "label": cr.label, "config_hash": cr.config_hash,
+                "fingerprint": cr.verdict.get("fingerprint", ""), "stale": cr.stale,
+                "current_fingerprint": prov.get("current_fingerprint", prov.get("fingerprint", "")),
+                "config": cr.config, "seeds": cr.seeds, "pre_registered_seeds": cr.verdict.get("pre_registered_seeds"),
+                "activations": len(cr.activations), "units": len(cr.records), "shipped": cr.shipped,
                 "seconds": sum(r.seconds or 0.0 for r in cr.records),
                 "statuses": {s: sum(r.status == s for r in cr.records) for s in ("done", "diverged", "failed")},
             }
@@ -165,14 +249,15 @@ def methodology(results: Sequence[ClaimResult], store_path: Path) -> dict[str, A
     finished = [r.finished for r in recs if r.finished]
     return {
         "store": str(Path(store_path).expanduser()),
-        "profiles": sorted({r.profile for r in recs if r.profile}),
-        "seeds": sorted({r.seed for r in recs}),
+        "profiles": sorted({cr.profile for cr in results if cr.verdict is not None}),
+        "seeds": sorted({r.seed for cr in results for r in cr.main_records}),
         "units": len(recs),
+        "shipped_units": sum(cr.shipped for cr in results),
         "compute_seconds": sum(r.seconds or 0.0 for r in recs),
         "first_started": time.strftime("%Y-%m-%d %H:%M", time.localtime(min(started))) if started else None,
         "last_finished": time.strftime("%Y-%m-%d %H:%M", time.localtime(max(finished))) if finished else None,
         "elapsed_seconds": (max(finished) - min(started)) if started and finished else 0.0,
-        "record_versions": sorted({r.version for r in recs}),
+        "record_fingerprints": sorted({r.fingerprint for r in recs}),
         "record_torch": sorted({str(e.get("torch")) for e in envs if e.get("torch")}),
         "record_python": sorted({str(e.get("python")) for e in envs if e.get("python")}),
         "record_hosts": sorted({r.host for r in recs if r.host}),
