@@ -1,64 +1,71 @@
+"""C06's design facts: the stand-ins hold the number of interpolation nodes (or the degree) fixed, and the
+within-unit contrasts are clustered by seed."""
+
 import dataclasses
-import json
-import math
 
 import pytest
 
-from actlab.engine import MIN_SEEDS, Record, Store, contrast_verdict, run_sweep
-from actlab.studies import get_study
+from actlab.approx import approximate
+from actlab.engine import Record, UnitSpec
+from actlab.engine.protocol import config_hash
+from actlab.engine.verdicts import judge
+from actlab.studies import c06_approximation as c06, get_study
+from actlab.zoo import get
+
+STUDY = get_study("C06")
 
 
-def _record(act: str, seed: int, value: float, status: str = "done") -> Record:
-    return Record(study="T", config_hash="h", activation=act, seed=seed, version="v", status=status,
-                  metrics={"a-b/x": value}, curves={})
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_stand_ins_have_equal_node_counts_and_equal_degree(k):
+    arms = c06.stand_ins(dataclasses.replace(c06.Config(), nodes=k))
+    assert arms == {"hermite": ("hermite", 2 * k - 1), "newton_equal_nodes": ("newton-chebyshev", k - 1),
+                    "newton_equal_degree": ("newton-chebyshev", 2 * k - 1)}
+    nodes = {name: len(approximate("gelu", m, d, (-4.0, 4.0)).info["nodes"]) for name, (m, d) in arms.items()}
+    # Hermite: k nodes, a value and a slope at each; Newton: the same count of nodes, or twice as many
+    assert nodes == {"hermite": k, "newton_equal_nodes": k, "newton_equal_degree": 2 * k}
+    assert arms["hermite"][1] == arms["newton_equal_degree"][1]
 
 
-@pytest.mark.parametrize("values,expected", [
-    ([0.10, 0.12, 0.11, 0.09], "supported"),
-    ([-0.10, -0.12, -0.11, -0.09], "refuted"),
-    ([0.10, -0.12, 0.11, -0.09], "inconclusive"),
-    ([0.10, 0.12], "inconclusive"),  # fewer than MIN_SEEDS observations
-])
-def test_contrast_verdict_rule(values, expected):
-    recs = [_record("gelu" if i % 2 else "silu", i, v) for i, v in enumerate(values)]
-    v = contrast_verdict(recs, study="T", claim="c", metric="a-b/x", direction="higher")
-    assert v.status == expected
-    assert v.n_seeds == len(values) and v.effect == pytest.approx(sum(values) / len(values))
-    if len(values) < MIN_SEEDS:
-        assert any("at least" in n for n in v.notes)
-    lower = contrast_verdict(recs, study="T", claim="c", metric="a-b/x", direction="lower")
-    assert lower.status == {"supported": "refuted", "refuted": "supported"}.get(expected, "inconclusive")
+def test_the_profiles_fit_on_the_declared_node_count():
+    for p in STUDY.profiles.values():
+        assert p.config.nodes == 4 and tuple(p.config.interval) == (-4.0, 4.0)
+    with pytest.raises(ValueError, match="nodes must be >= 2"):
+        c06.Config(nodes=1)
 
 
-def test_contrast_verdict_leaves_out_unfinished_units():
-    recs = [_record("gelu", s, 0.1 + 0.01 * s) for s in range(3)] + [_record("gelu", 9, math.nan),
-                                                                      _record("silu", 1, 5.0, status="diverged")]
-    v = contrast_verdict(recs, study="T", claim="c", metric="a-b/x", direction="higher")
-    assert v.n_seeds == 3 and v.status == "supported" and any("2 unit(s) left out" in n for n in v.notes)
+def test_parts_are_within_unit_contrasts_of_hermite_against_each_newton():
+    names = [p.metric for p in STUDY.parts]
+    assert names == [f"hermite-newton_equal_{w}/{m}" for w in ("nodes", "degree") for m in ("grad_cosine", "test_acc")]
+    assert STUDY.primary.metric == "hermite-newton_equal_nodes/grad_cosine"
+    assert all(p.within and p.direction == "higher" and p.rule == "superiority" for p in STUDY.parts)
+    assert tuple(STUDY.compared) == ("gelu", "silu") and STUDY.baseline == ""
 
 
-def test_c06_on_the_engine(tmp_path):
-    """A tiny C06 sweep through the store: per-unit contrasts are the arms' differences; the verdict is
-    the four-part composite, computed from what the store holds."""
-    study = get_study("C06")
-    assert study.activations and all(f"--profile {p}" in study.doc for p in study.profiles)
-    cfg = dataclasses.replace(study.profile("quick"), steps=20, checkpoints=1, probe_size=32)
-    store = Store(tmp_path / "r.db")
-    s = run_sweep(study, cfg, activations=["gelu"], seeds=3, store=store, profile="quick", jobs=1)
-    assert s.done == 3 and s.failed == 0, s.errors
-    recs = store.records("C06", s.config_hash)
-    for r in recs:
-        m = r.metrics
-        for arm in ("true", "newton", "newton-chebyshev", "hermite"):
-            assert 0.0 <= m[f"{arm}/test_acc"] <= 1.0
-        for v in ("newton", "newton-chebyshev"):
-            assert m[f"hermite-{v}/grad_cosine"] == pytest.approx(m["hermite/grad_cosine"] - m[f"{v}/grad_cosine"])
-            assert -1.0 <= m[f"{v}/grad_cosine"] <= 1.0
-    out = json.loads(json.dumps(study.verdict(recs, cfg).to_json(), allow_nan=False))
-    assert out["status"] in ("supported", "refuted", "inconclusive") and len(out["parts"]) == 4
-    assert out["metric"] == "hermite-newton-chebyshev/grad_cosine" and out["n_seeds"] == 3
-    # the same seed gives the same record
-    again = run_sweep(study, cfg, activations=["gelu"], seeds=[0], store=Store(tmp_path / "r2.db"), profile="quick",
-                      jobs=1)
-    first = next(r for r in recs if r.seed == 0)
-    assert Store(tmp_path / "r2.db").records("C06", again.config_hash)[0].metrics == first.metrics
+def test_a_unit_reports_each_contrast_as_the_difference_of_its_arms():
+    cfg = dataclasses.replace(STUDY.profile("quick").config, steps=20, checkpoints=1, probe_size=32)
+    (r,) = c06.run(cfg, [UnitSpec("gelu", get("gelu"), 0, {}, {})])
+    m = r.metrics
+    assert r.status == "done"
+    for other in ("newton_equal_nodes", "newton_equal_degree"):
+        for what in ("grad_cosine", "test_acc"):
+            assert m[f"hermite-{other}/{what}"] == m[f"hermite/{what}"] - m[f"{other}/{what}"]
+        assert -1.0 <= m[f"{other}/grad_cosine"] <= 1.0
+    assert all(0.0 <= m[f"{a}/test_acc"] <= 1.0 for a in ("true", "hermite", "newton_equal_nodes"))
+
+
+def _records(values):
+    """``values[arm]``: one contrast value per seed for every part's metric."""
+    h = config_hash("C06", STUDY.profile("full").config)
+    return [Record("C06", h, "{}", "{}", arm, s, "fp", "done", {p.metric: v + 0.001 * (s % 3) for p in STUDY.parts})
+            for arm, vs in values.items() for s, v in enumerate(vs)]
+
+
+def test_within_parts_are_clustered_by_seed():
+    # the observation is a seed's mean over gelu and silu: 8 observations, not 16
+    v = judge(STUDY, _records({"gelu": [0.2] * 8, "silu": [0.1] * 8}), "full")
+    (c,) = v["parts"][0]["contrasts"]
+    assert c["arm"] == "gelu+silu" and c["n"] == 8 and c["estimate"] == pytest.approx(0.151, abs=1e-3)
+    assert v["status"] == "supported"
+    # a seed missing one of the arms is not an observation
+    recs = [r for r in _records({"gelu": [0.2] * 8, "silu": [0.1] * 8}) if not (r.arm == "silu" and r.seed == 7)]
+    assert judge(STUDY, recs, "full")["parts"][0]["contrasts"][0]["n"] == 7

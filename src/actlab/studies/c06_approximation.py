@@ -3,14 +3,14 @@
 Claim (ledger): interpolating polynomials (Newton) approximate activations, but for learning the
 derivative must be matched too (Hermite).  The claim is about the *information* interpolation uses,
 so the comparison that tests it holds the number of interpolation nodes fixed: Hermite at k nodes
-matches k values and k slopes (degree 2k - 1); Newton at the same k nodes matches the k values only
-(degree k - 1).  Equal degree (Newton through 2k nodes, degree 2k - 1) is the second comparison: there
+matches k values and k slopes (degree 2k - 1) at the k Chebyshev roots; Newton through k Chebyshev
+points (the extrema, which include the interval's ends) matches k values only (degree k - 1).  Equal degree (Newton through 2k nodes, degree 2k - 1) is the second comparison: there
 Hermite spends half its nodes on slopes, so it is a test of "slopes or more nodes", reported separately.
 
 One unit = one target activation (``gelu``, ``silu``) and one seed.  The same MLP (40-100-100-10,
 MNIST-1D, Adam) is trained four times from the same initial weights and minibatch order: with the true
 activation and with the three polynomial stand-ins fitted on [-4, 4] (Chebyshev-type nodes for all
-three, so node placement is not the difference).  For each stand-in: test accuracy, and the cosine
+three: roots for Hermite, extrema for Newton, as :mod:`actlab.approx.polynomial` builds them).  For each stand-in: test accuracy, and the cosine
 between its loss gradient and the true activation's gradient at the same weights (mean over
 checkpoints along training).  The trainer is :func:`actlab.approx.experiment.run`; fitting and error
 analysis live in :mod:`actlab.approx`.
