@@ -34,7 +34,7 @@ Commands and runtime (2 CPU cores):
     actlab run C01 --profile full    # evidence: 3000 steps, 8 seeds, tuning + shared: ~20 min
     actlab verdict C01
 
-Measured: see ``results/C01.jsonl.gz`` (shipped records) and ``actlab verdict C01``.
+Measured (not shipped yet: ``actlab run C01 --profile full``, then ``python -m actlab.studies._measured --write``).
 """
 
 from __future__ import annotations
