@@ -171,3 +171,18 @@ def test_smoke_profiles_are_labelled():
     full = judge(study([SUP]), records(vals), "full")
     assert quick["label"] == "smoke test, not evidence" and quick["smoke"] is True
     assert full["label"] == "evidence" and full["smoke"] is False
+
+
+def test_a_tuned_optimum_at_the_grid_edge_is_noted():
+    from actlab.engine import Tuned
+
+    s = Study(id="T52", claim="toy", kind="experiment",
+              profiles={"quick": Profile(_cfg(), 3, "1 s", True), "full": Profile(_cfg(), 3, "1 s")},
+              run=lambda c, u: [], parts=[SUP], baseline="relu", compared=("silu",),
+              hyper=Tuned(grid={"lr": (1e-3, 1e-2, 1e-1)}, metric="val"))
+    recs = [Record("T52", "h", "{}", canonical({"lr": lr}), a, seed, "fp", "done", {"m": v})
+            for a, lr, vs in (("relu", 1e-1, [0.0, 0.1, 0.2]), ("silu", 1e-2, [1.0, 1.1, 1.3]))
+            for seed, v in enumerate(vs)]
+    notes = judge(s, recs, "full")["notes"]
+    assert any("largest lr" in n and "relu" in n for n in notes)
+    assert not any("silu" in n for n in notes if "grid" in n)  # silu's optimum is inside the grid

@@ -45,7 +45,7 @@ def test_the_learning_rate_is_tuned_per_arm_on_validation_seeds_or_shared():
     assert set(full) == set(quick) == {"tuned", "shared"}
     tuned = full["tuned"]
     assert isinstance(tuned, Tuned) and isinstance(quick["tuned"], Tuned)
-    assert dict(tuned.grid) == {"lr": (1e-3, 3e-3, 1e-2)} and tuned.seeds == (1000, 1001)
+    assert dict(tuned.grid) == {"lr": (1e-3, 3e-3, 1e-2, 3e-2)} and tuned.seeds == (1000, 1001)
     assert tuned.metric == "val_acc" and tuned.direction == "higher"  # a validation metric, never test
     assert set(quick["tuned"].grid["lr"]) <= set(tuned.grid["lr"]) and len(quick["tuned"].grid["lr"]) >= 2
     assert not set(tuned.seeds) & set(range(STUDY.profile("full").seeds))

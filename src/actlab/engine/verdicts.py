@@ -240,6 +240,7 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
     hyper = defaultdict(dict)
     for r in judged:
         hyper[r.cell][r.arm] = r.hyperparameters
+    notes += _grid_edges(study, prof.config, hyper)
     return _clean({
         "study": study.id, "claim": study.claim, "kind": study.kind, "profile": profile, "smoke": prof.smoke,
         "label": SMOKE_LABEL if prof.smoke else "evidence",
@@ -257,6 +258,29 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
         "policy": study.describe_policy(prof.config), "init": study.init,
         "notes": sorted(set(notes)),
     })
+
+
+def _grid_edges(study: Study, config: Any, hyper: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """A reviewer's first question of a tuned comparison: did any arm's optimum sit at the grid's edge?"""
+    from .protocol import Tuned
+
+    out = []
+    for name, pol in study.policies(config).items():
+        if not isinstance(pol, Tuned):
+            continue
+        for k, grid in pol.grid.items():
+            vals = sorted(v for v in grid if isinstance(v, (int, float)))
+            if len(vals) < 3:
+                continue
+            for cell, arms in hyper.items():
+                if name and json.loads(cell).get("policy") != name:
+                    continue
+                for edge, where in ((vals[0], "smallest"), (vals[-1], "largest")):
+                    at = sorted(a for a, h in arms.items() if h.get(k) == edge)
+                    if at:
+                        out.append(f"tuning chose the {where} {k} on the grid ({edge:g}) for {', '.join(at)} in "
+                                   f"{cell}: the optimum may lie beyond the grid")
+    return out
 
 
 def _descriptive(study: Study, judged: Sequence[Record], claim_arms: set[str]) -> list[dict[str, Any]]:

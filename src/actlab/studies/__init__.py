@@ -52,14 +52,12 @@ def all_studies() -> list[Study]:
 def get_study(ref: str) -> Study:
     """A study by id (``"C01"``, case-insensitive) or by ``"module:attr"``; KeyError with suggestions."""
     if ":" in ref:
-        mod_name, _, attr = ref.partition(":")
+        from ..engine.sweep import load_study
+
         try:
-            obj = getattr(importlib.import_module(mod_name), attr)
-        except (ImportError, AttributeError) as e:
-            raise KeyError(f"cannot load study {ref!r}: {e}") from None
-        if not isinstance(obj, Study):
-            raise KeyError(f"{ref!r} is a {type(obj).__name__}, not an actlab.engine.Study")
-        return obj
+            return load_study(ref)
+        except ValueError as e:
+            raise KeyError(str(e)) from None
     _discover()
     study = _STUDIES.get(ref.upper())
     if study is None:
