@@ -27,6 +27,7 @@ from actlab.engine.verdicts import verdict
 from actlab.studies import all_studies
 
 STUDIES = all_studies()
+USER = "user_acts:swishlike"
 FIGURES = ("metric", "curves")
 RUNTIME = re.compile(r"~?\s*\d+(\.\d+)?\s*(s|min|h)\b")
 
@@ -40,11 +41,25 @@ def quick(tmp_path_factory):
         if study.id not in cache:
             store = Store(tmp_path_factory.mktemp(study.id) / "r.db")
             t0 = time.time()
-            s = run_sweep(study, "quick", store=store, jobs=1)
+            # the claim's arms, its controls and a user's plain function with nothing declared
+            s = run_sweep(study, "quick", activations=[*study.controls, USER], store=store, jobs=1)
             cache[study.id] = (s, store.records(study.id, s.config_hash, s.fingerprint), time.time() - t0)
         return cache[study.id]
 
     return get
+
+
+def test_a_users_activation_runs_through_the_study_and_is_compared(study, quick):
+    from actlab.zoo import get
+
+    s, recs, _ = quick(study)
+    name = get(USER).name
+    mine = [r for r in _main(recs) if r.arm == name]
+    assert mine and all(r.status == "done" for r in mine), [r.error for r in mine]
+    v = verdict(study, "quick", recs)
+    (d,) = [d for d in v["descriptive"] if d["arm"] == name]
+    assert d["comparisons"] and all(isinstance(c["estimate"], float) for c in d["comparisons"])
+    assert name not in {c["arm"] for p in v["parts"] for c in p["contrasts"]}  # never part of the claim
 
 
 def _main(records):

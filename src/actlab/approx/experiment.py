@@ -35,7 +35,7 @@ VALUE_ONLY = ("newton", "newton-chebyshev")
 
 @dataclass(frozen=True)
 class Config(AsDict):
-    activation: str = "gelu"
+    activation: Any = "gelu"  # a zoo name or spec string, or an Activation (a user's, which has no name to parse)
     degree: int = 7
     interval: tuple[float, float] = (-4.0, 4.0)
     arms: tuple[str, ...] = DEFAULT_ARMS
@@ -76,7 +76,7 @@ def arm_activation(cfg: Config, arm: str):
 
 
 @functools.lru_cache(maxsize=64)
-def _fitted(activation: str, method: str, degree: int, interval: tuple[float, float]):
+def _fitted(activation: Any, method: str, degree: int, interval: tuple[float, float]):
     from . import approximate
 
     return approximate(activation, method, degree, interval)

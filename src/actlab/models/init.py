@@ -38,9 +38,9 @@ def init_for(act: Any) -> str:
     if a.is_gated:
         return "lecun"
     p = a.properties
-    if p.bounded_below and p.bounded_above:
+    if p is not None and p.bounded_below and p.bounded_above:
         return "xavier"
-    return "gain"
+    return "gain"  # also a user's function with nothing declared: its gain is computed by quadrature
 
 
 @functools.lru_cache(maxsize=256)

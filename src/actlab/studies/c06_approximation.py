@@ -86,7 +86,7 @@ def stand_ins(config: Config) -> dict[str, tuple[str, int]]:
 def _one(config: Config, activation, seed: int) -> Result:
     metrics: dict[str, float] = {}
     diverged = []
-    base = arms.Config(activation=activation.name, interval=tuple(config.interval), hidden=tuple(config.hidden),
+    base = arms.Config(activation=activation, interval=tuple(config.interval), hidden=tuple(config.hidden),
                        steps=config.steps, batch_size=config.batch_size, lr=config.lr, seeds=(seed,),
                        checkpoints=config.checkpoints, probe_size=config.probe_size, degree=7,
                        arms=("true", "newton-chebyshev", "hermite"))
