@@ -38,9 +38,10 @@ def render(v: dict[str, Any], source: str) -> str:
             need = f", ~{c['seeds_needed']} seeds would resolve it" if c.get("seeds_needed") else ""
             lines.append(f"        {c['arm']} {against}: {_num(c['estimate'])} {ci} -> {c['status']} "
                          f"({c['outcome']}{need})")
+    deciding = {p["name"] for p in v["parts"] if p.get("decides", True)}
     for d in v.get("descriptive", []):
         for c in d["comparisons"]:
-            if c["against"] in (v.get("baseline"), "0"):
+            if c["against"] in (v.get("baseline"), "0") and c["part"] in deciding:
                 ci = f"[{_num(c['ci'][0])}, {_num(c['ci'][1])}]" if c.get("ci") else "[n/a]"
                 lines.append(f"    descriptive: {d['arm']} vs {c['against']}, {c['part']}: {_num(c['estimate'])} {ci}")
     for cell, arms in sorted(v.get("summary", {}).items()):
@@ -49,6 +50,8 @@ def render(v: dict[str, Any], source: str) -> str:
         if row:
             where = cell if cell not in ("{}", "") else "all units"
             lines.append(f"    mean {metric} {where}: {row}")
+    for n in v.get("notes", []):
+        lines.append(f"    note: {n}")
     return "\n".join(lines)
 
 
@@ -107,9 +110,10 @@ def readme_line(study: Any) -> str:
         f"{c['arm']}{' − ' + v['baseline'] if v.get('baseline') else ''} {_num(c['estimate'])} "
         f"[{_num(c['ci'][0]) if c.get('ci') else 'n/a'}, {_num(c['ci'][1]) if c.get('ci') else 'n/a'}]"
         for c in v["headline"])
-    parts = ", ".join(f"{sum(p['status'] == s for p in v['parts'])} {s}" for s in ("supported", "refuted", "inconclusive")
-                      if any(p["status"] == s for p in v["parts"]))
-    return (f"- **{study.id}** — **{v['status']}** ({v['profile']} profile, {len(v['seeds'])} seeds; parts: {parts}). "
+    dec = [p for p in v["parts"] if p.get("decides", True)]
+    parts = ", ".join(f"{sum(p['status'] == s for p in dec)} {s}" for s in ("supported", "refuted", "inconclusive")
+                      if any(p["status"] == s for p in dec))
+    return (f"- **{study.id}** — **{v['status']}** ({v['profile']} profile, {len(v['seeds'])} seeds; deciding parts: {parts}). "
             f"Primary, {v['primary']}: {head}.")
 
 
