@@ -5,11 +5,13 @@
     python benchmarks/bench_ensemble.py --vmap          # also torch.func.vmap(functional_call), per activation
 
 All ways run in this process on the same data with the same seeds and ``--threads`` torch threads
-(default 2: the target machine's two cores), through :func:`actlab.engine.train.train`:
+(default 1: the engine runs one thread per unit):
 
-* one model at a time -- ``train([model], ...)`` per unit (an ensemble of one: what ``-j`` with one
-  unit per job costs);
-* vectorised -- one ``train`` call for all units (one ensemble per stackable group).
+* plain per-model loop -- ``nn.Sequential`` forward, cross-entropy, Adam, one model after the other
+  (the baseline the issue's ">= 4x" target is measured against; it evaluates nothing but the last step);
+* one model at a time through :func:`actlab.engine.train.train` -- an ensemble of one;
+* vectorised -- one ``train`` call for all units (one ensemble per stackable group);
+* ``--compile`` -- the plain loop's step under ``torch.compile`` (forward, backward and Adam), per model.
 
 A unit's numbers do not depend on its group, so the two must agree bit for bit (checked and printed;
 ``tests/engine/test_train.py`` holds it too).  ``--vmap`` also times ``torch.func.vmap(functional_call)``
@@ -71,7 +73,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--compile", action="store_true", help="also time the plain step under torch.compile")
     ap.add_argument("--vmap", action="store_true", help="also time torch.func.vmap(functional_call)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -82,15 +85,43 @@ def main() -> None:
     print(f"C01 MNIST-1D MLP sweep: {len(DEFAULT_SET)} activations x {args.seeds} seeds = {len(units)} models, "
           f"{args.steps} steps, torch {torch.__version__}, {args.threads} thread(s)")
 
+    def plain(a, s, step):
+        model = build(lambda: mlp(a, 40, 10), s)
+        opt = torch.optim.Adam(model.parameters(), lr=sched.lr)
+        idx = _indices(s, len(data.x_train), sched)
+        for t in range(sched.steps):
+            step(model, opt, data.x_train[idx[t]], data.y_train[idx[t]])
+        return model
+
+    def eager_step(model, opt, x, y):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t0 = time.perf_counter()
+    for a, s in units:
+        plain(a, s, eager_step)
+    t_plain = time.perf_counter() - t0
+    print(f"plain per-model loop: {t_plain:8.2f} s")
+    if args.compile:
+        step = torch.compile(eager_step)
+        t0 = time.perf_counter()
+        for a, s in units:
+            plain(a, s, step)
+        t_comp = time.perf_counter() - t0
+        print(f"compiled plain step : {t_comp:8.2f} s   vs plain {t_plain / t_comp:5.2f}x (includes compiling)")
+
     t0 = time.perf_counter()
     single = [train([build(lambda: mlp(a, 40, 10), s)], [s], task, sched)[0] for a, s in units]
     t_single = time.perf_counter() - t0
-    print(f"one model at a time : {t_single:8.2f} s")
+    print(f"ensemble of one each: {t_single:8.2f} s   vs plain {t_plain / t_single:5.2f}x")
 
     t0 = time.perf_counter()
     many = train([build(lambda a=a: mlp(a, 40, 10), s) for a, s in units], [s for _, s in units], task, sched)
     t_many = time.perf_counter() - t0
-    print(f"vectorised ensemble : {t_many:8.2f} s   speed-up {t_single / t_many:5.2f}x")
+    print(f"vectorised ensemble : {t_many:8.2f} s   vs plain {t_plain / t_many:5.2f}x, vs ensemble of one "
+          f"{t_single / t_many:5.2f}x (includes validation every {sched.eval_every} steps)")
 
     if args.vmap:
         t0 = time.perf_counter()

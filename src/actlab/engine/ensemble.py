@@ -3,10 +3,9 @@
 :class:`Ensemble` takes ``E`` models built by the same :mod:`actlab.models` builder (any seeds, any
 pointwise activations) and stacks their weights: ``Linear`` layers become one ``baddbmm`` over
 ``(E, B, features)``, ``Conv1d`` layers one im2col + ``bmm`` over ``(E, B, length, channels)``.
-Each model sees its own minibatch.  Activations are applied per contiguous run of models that share
-one activation, so a batch of 13 activations x 5 seeds costs 13 activation calls per layer instead of
-65 full forward passes; activations with learned parameters (PReLU) are applied model by model with
-each model's own parameter.
+Each model sees its own minibatch.  Activations are applied model by model, each on its own slice
+(each with its own learned parameters, PReLU's slope): one call per model and layer is what keeps a
+model's bits the same in any group (see :meth:`Ensemble._activate`).
 
 Why hand-written batched ops rather than ``torch.func.vmap(functional_call)``: on CPU the stacked
 ``baddbmm``/im2col program is faster (``benchmarks/bench_ensemble.py`` measures both), and it
@@ -14,7 +13,8 @@ mixes activations in one batch without one ``vmap`` per activation.
 
 Training is exactly independent per model: the loss is the sum of per-model mean losses, so each
 model's gradient is its own, and Adam is elementwise, so each model's update is what it would be alone
-(``tests/engine/test_engine_ensemble.py`` holds this to float tolerance).
+(``tests/engine/test_engine_ensemble.py``; ``tests/engine/test_train.py`` holds a unit alone and in
+any group bit for bit, for every activation of the default set).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Ensemble(nn.Module):
             elif isinstance(layer, ActivationModule):
                 acts = nn.ModuleList([_copy_act(g) for g in group])
                 self.layers.append(acts)
-                self._plan.append(("act", len(self.layers) - 1, _runs(group)))
+                self._plan.append(("act", len(self.layers) - 1, ()))
             elif isinstance(layer, nn.Flatten):
                 self._plan.append(("flatten", -1, ()))
             else:
@@ -128,20 +128,21 @@ class Ensemble(nn.Module):
         y = torch.baddbmm(p.bias.unsqueeze(1), cols, w) if p.bias is not None else torch.bmm(cols, w)
         return y.view(E, B, Lp, out)
 
-    def _activate(self, h: torch.Tensor, acts: nn.ModuleList, runs: list[tuple[int, int, bool]]) -> torch.Tensor:
-        if len(runs) == 1 and not runs[0][2]:
+    def _activate(self, h: torch.Tensor, acts: nn.ModuleList, _: tuple = ()) -> torch.Tensor:
+        """Each model's activation on its own slice, always.
+
+        One call over a run of models that share an activation would be fewer calls, but it is not
+        bit-identical to the model alone: torch's CPU kernels compute the vectorised body with SIMD
+        code and the last ``n mod (2 x vector width)`` elements with the scalar code, whose ``exp`` and
+        ``log1p`` differ in the last bit (measured: softplus, silu, elu, sigmoid, tanh-GELU), so which
+        elements fall in the tail would depend on the group.  Per-model slices keep every element at
+        the same place as in an ensemble of one, so a unit's numbers never depend on its group.  One
+        split (its backward is one cat) rather than slicing: each slice's backward would fill a
+        zero tensor of the full size.
+        """
+        if self.n == 1:
             return acts[0](h)
-        # one split (its backward is one cat) rather than many slices (each slice's backward fills a
-        # zero tensor of the full size: that alone made the 65-model step 3x slower)
-        sizes, mods = [], []
-        for start, stop, learned in runs:
-            if learned:  # each model applies its own learned parameter
-                sizes += [1] * (stop - start)
-                mods += [acts[i] for i in range(start, stop)]
-            else:
-                sizes.append(stop - start)
-                mods.append(acts[start])
-        return torch.cat([m(part) for m, part in zip(mods, h.split(sizes, 0))], 0)
+        return torch.cat([acts[i](part) for i, part in enumerate(h.split(1, 0))], 0)
 
     def unstack(self, i: int) -> nn.Module:
         """Model ``i`` as an ordinary module carrying the ensemble's current weights."""
@@ -163,16 +164,3 @@ def _copy_act(m: ActivationModule) -> ActivationModule:
     import copy
 
     return copy.deepcopy(m)
-
-
-def _runs(group: Sequence[ActivationModule]) -> list[tuple[int, int, bool]]:
-    """Contiguous runs ``(start, stop, learned)`` of models sharing one activation."""
-    runs: list[tuple[int, int, bool]] = []
-    for i, m in enumerate(group):
-        learned = bool(list(m.parameters()))
-        name = m.activation.name
-        if runs and not learned and not runs[-1][2] and group[runs[-1][0]].activation.name == name:
-            runs[-1] = (runs[-1][0], i + 1, False)
-        else:
-            runs.append((i, i + 1, learned))
-    return runs
