@@ -8,8 +8,9 @@ import shutil
 import pytest
 from PIL import Image, ImageStat
 
-from actlab.evaluate import evaluate
+from actlab.evaluate import evaluate, store_cards
 from actlab.report import write_report
+from actlab.zoo import DEFAULT_SET
 
 from report_helpers import TOY
 
@@ -20,8 +21,13 @@ def pages(real_store, toy_store, tmp_path_factory):
     real, toy = root / "real.db", root / "toy.db"
     shutil.copy(real_store, real)
     shutil.copy(toy_store, toy)
-    write_report(root / "report", real)  # C01 (evidence) and C06 (smoke test), the whole default set of cards
-    evaluate("test_evaluate:bent", "quick", root / "card", toy, jobs=1, studies=[TOY], quiet=True)
+    (root / "shipped").mkdir()
+    # this module-scoped fixture runs before the autouse one that hides the checkout's shipped evidence
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ACTLAB_RESULTS", str(root / "shipped"))
+        store_cards(real, DEFAULT_SET)  # what a tour stores: the cards then show their theory numbers
+        write_report(root / "report", real)  # C01 (evidence) and C06 (smoke test), the whole default set of cards
+        evaluate("test_evaluate:bent", "quick", root / "card", toy, jobs=1, studies=[TOY], quiet=True)
     return {"report": root / "report" / "index.html", "card": root / "card" / "index.html"}
 
 
@@ -82,4 +88,6 @@ def test_page_in_headless_chromium(browser, pages, which, tmp_path):
     if which == "report":
         ids = set(page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
         assert {"act-relu", "act-gelu-approximate-tanh", "act-sigmoid", "claim-C26"} <= ids
+    # every card shows its stored theory numbers (the tour's, or evaluate's for the user's activation)
+    assert page.evaluate("document.querySelectorAll('.theory-missing').length") == 0
     page.close()

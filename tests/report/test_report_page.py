@@ -240,8 +240,11 @@ def test_shipped_evidence_is_judged_beside_the_store(tmp_path, _no_shipped_evide
 
 
 def test_theory_refusals_become_reasons_not_crashes(tmp_path):
-    """Gated units and activations without an edge of chaos get "—" with the reason."""
-    s = write_report(tmp_path / "o", tmp_path / "none.db", activations=["swiglu", "softplus", "heaviside"])
+    """Gated units and activations without an edge of chaos get "—" with the reason (from their stored cards)."""
+    from actlab.evaluate import store_cards
+
+    store_cards(tmp_path / "s.db", ["swiglu", "softplus", "heaviside"])
+    s = write_report(tmp_path / "o", tmp_path / "s.db", activations=["swiglu", "softplus", "heaviside"])
     text = (tmp_path / "o" / "index.html").read_text()
     assert "gated unit" in text and "no edge of chaos" in text
     assert {"swiglu", "softplus", "heaviside"} <= set(s["activations"])

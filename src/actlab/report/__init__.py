@@ -1,6 +1,7 @@
 """Rendering: activation cards, plots, the HTML report and the report card of ``actlab evaluate``.
 
-Reads specs, theory numbers and stored results only; nothing here trains a model or writes the store.
+Reads specs and stored results (theory cards included) only; nothing here trains a model, computes theory
+numbers or writes the store.
 
 * :func:`write_report` -- the claims dashboard, claim details, activation cards and methodology;
 * :func:`write_evaluation` -- one activation ranked against the standard set, claim by claim;

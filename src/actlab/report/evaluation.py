@@ -1,7 +1,7 @@
 """The report card of ``actlab evaluate``: one activation ranked against the standard set, claim by claim.
 
-Like the main report it only reads the store (records written by the studies beforehand, merged with
-the shipped evidence) and computes theory numbers.  The evaluated activation is one more arm of each
+Like the main report it only reads the store (records written by the studies beforehand, and the theory
+cards ``actlab evaluate`` stored, merged with the shipped evidence) and computes nothing.  The evaluated activation is one more arm of each
 study: it never changes a claim's verdict, and its comparisons with the claim's baseline and named arms
 are the verdict's own ``descriptive`` entry for it (judged by the engine, by the claim's rules); the card
 lays them out and computes no statistic.
@@ -16,8 +16,8 @@ from typing import Any, Sequence
 from . import html as H
 from .figures import FigureWriter, verdict_overview
 from .page import (Progress, _quiet, activation_names, activation_section, claim_details, key_figures, methodology_html,
-                   overview_rows, prepare_out, write_verdicts)
-from .results import ClaimResult, collect, methodology, rank_metric, ranks
+                   overview_rows, prepare_out, theory_summary, write_verdicts)
+from .results import ClaimResult, collect, methodology, rank_metric, ranks, theory_cards
 
 #: how the card reads a descriptive decision's outcome (the engine's words, decide.py)
 READING = {"meaningful effect": "better", "opposite direction": "worse", "no meaningful difference": "no meaningful difference",
@@ -94,19 +94,22 @@ def _claims_table(results: Sequence[ClaimResult], name: str) -> tuple[str, list[
                     "vs the claim's baseline (primary part)", "best", "claim verdict"), rows, cls="evaluation"), data
 
 
-def _theory_table(names: Sequence[str], acts: dict[str, Any], name: str, anchors: H.Anchors) -> str:
-    from .analysis import theory_card
-
+def _theory_table(names: Sequence[str], theory: dict[str, dict[str, Any]], name: str, anchors: H.Anchors) -> str:
+    """One row per activation from its stored card (:func:`actlab.report.results.theory_cards`)."""
     rows, cls = [], []
     for n in names:
-        act = acts.get(n)
-        if act is None:
+        entry = theory.get(n)
+        if entry is None:
+            rows.append((H.act_link(n, anchors), f'<td colspan="6" class="muted theory-missing">{H.esc(H.NOT_COMPUTED)}</td>'))
+            cls.append("hl" if n == name else "")
             continue
-        th = theory_card(act)
+        th = entry["card"]
         m, g, e = th["moments"]["value"] or {}, th["gain"]["value"] or {}, th["edge_of_chaos"]["value"]
         eoc = (H.num(e["sigma_w"]) if e else
                f'<td class="muted small" title="{H.esc(th["edge_of_chaos"]["reason"] or "")}">none</td>')
-        rows.append((H.act_link(n, anchors),
+        link = H.act_link(n, anchors) if entry["current"] else (
+            f'{H.act_link(n, anchors)}<br><span class="small stale">computed by earlier theory code</span>')
+        rows.append((link,
                      H.num(g.get("gain")), H.num(m.get("mean")), H.num(m.get("var")), H.num(m.get("d1_mean")),
                      H.num(m.get("d1_second")), eoc))
         cls.append("hl" if n == name else "")
@@ -135,11 +138,11 @@ def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], 
     overview = figs.save(verdict_overview(overview_rows(results)), "claims-overview", "verdict of every claim")
     keys = key_figures(results, figs, progress, highlight=name)
     claims_html, claims_data = _claims_table(results, name)
-    acts = {n: get(n) for n in std}
-    acts[name] = act
+    theory = theory_cards(store, progress=progress)
     progress("theory table")
-    theory_html = _theory_table([name] + [n for n in std if n != name], acts, name, anchors)
-    cards = activation_section(names, results, figs, anchors, progress, extra={name: act}, highlight=name)
+    theory_html = _theory_table([name] + [n for n in std if n != name], theory, name, anchors)
+    cards = activation_section(names, results, figs, anchors, progress, theory=theory, extra={name: act},
+                               highlight=name)
     details = "".join(claim_details(cr, keys.get(cr.id), anchors, highlight=name) for cr in results if cr.study is not None)
     checks = H.table(("check", "result", "message"),
                      [(H.esc(f.check), H.badge("supported" if f.ok else "refuted", "passed" if f.ok else "failed"), H.esc(f.message)) for f in findings])
@@ -163,5 +166,5 @@ def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], 
     index.write_text(H.page(f"actlab evaluate: {name}", subtitle, nav, body), encoding="utf-8")
     return {"index": str(index), "verdicts": str(verdicts), "store": str(store), "activation": name, "target": target,
             "checks": [{"check": f.check, "ok": f.ok, "message": f.message} for f in findings],
-            "claims": claims_data, "figures": [str(p) for f in figs.saved for p in (f.png, f.svg)],
+            "claims": claims_data, "theory": theory_summary(names, theory), "figures": [str(p) for f in figs.saved for p in (f.png, f.svg)],
             "seconds": time.time() - t0}

@@ -245,6 +245,23 @@ def theory_html(th: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+#: what a card shows when neither the store nor the shipped evidence holds its theory numbers
+NOT_COMPUTED = "theory numbers not computed yet: run `actlab tour`"
+
+
+def stored_theory_html(entry: dict[str, Any] | None) -> str:
+    """A stored card's theory numbers (:func:`actlab.report.results.theory_cards` entry), flagged when an
+    earlier theory code computed them; ``None``: the "not computed yet" line."""
+    if entry is None:
+        return f'<p class="theory-missing"><b>Theory</b>: <span class="muted">{esc(NOT_COMPUTED)}</span></p>'
+    out = theory_html(entry["card"])
+    if not entry.get("current", True):
+        out = (f'<p class="small theory-stale"><span class="stale">computed by earlier theory code</span> '
+               f'<span class="muted">(theory fingerprint {esc(entry.get("fingerprint", ""))}, the code now is '
+               f'{esc(entry.get("current_fingerprint", ""))}; run `actlab tour` to refresh)</span></p>' + out)
+    return out
+
+
 def properties_html(card: dict[str, Any]) -> str:
     props = card.get("properties")
     if not props:
@@ -275,8 +292,9 @@ def ranks_html(act_ranks: Sequence[tuple[str, dict[str, Any]]]) -> str:
         ("claim", "rank", "metric", "mean [95% CI]", "profile"), rows)
 
 
-def activation_card(anchor: str, card: dict[str, Any], plot: SavedFigure | None, theory: dict[str, Any] | None,
+def activation_card(anchor: str, card: dict[str, Any], plot: SavedFigure | None, theory: str,
                     act_ranks: Sequence[tuple[str, dict[str, Any]]], *, note: str = "") -> str:
+    """One card; ``theory`` is its theory block as HTML (:func:`stored_theory_html`), ``""`` for none."""
     head = (f'<div class="card" id="{esc(anchor)}"><h3>{esc(card["name"])}</h3>'
             f"<p>{esc(card.get('summary', ''))}</p>")
     if card.get("formula"):
@@ -292,7 +310,6 @@ def activation_card(anchor: str, card: dict[str, Any], plot: SavedFigure | None,
     body += params_html(card) if card.get("params") is not None else ""
     if card.get("properties", "missing") != "missing":
         body += properties_html(card)
-    if theory is not None:
-        body += theory_html(theory)
+    body += theory
     body += ranks_html(act_ranks)
     return head + body + "</div>"

@@ -4,7 +4,8 @@
 PNG, no script, no network), every figure as ``out/figures/*.png`` and ``*.svg``, and ``out/verdicts.json``
 (every verdict as judged, with its profile, ``smoke`` flag and label).  The page lays out the verdicts of
 :func:`actlab.engine.verdicts.verdict`; it computes no statistic, and it never imports anything a store
-names (a stored arm is looked up in the zoo registry only).
+names (a stored arm is looked up in the zoo registry only).  The theory numbers on activation cards are
+stored cards too (computed and stored by ``actlab tour`` / ``evaluate``, shipped for the default set).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from . import html as H
 from .figures import FigureWriter, SavedFigure, metric_chart, slug, verdict_overview
-from .results import ClaimResult, cell_text, collect, methodology, primary_cell, rank_metric, ranks
+from .results import ClaimResult, cell_text, collect, methodology, primary_cell, rank_metric, ranks, theory_cards
 
 Progress = Callable[[str], None]
 
@@ -70,9 +71,12 @@ def _card_data(name: str) -> tuple[Any, dict[str, Any]]:
 
 
 def activation_section(names: Sequence[str], results: Sequence[ClaimResult], figs: FigureWriter, anchors: H.Anchors,
-                       progress: Progress, *, extra: dict[str, Any] | None = None, highlight: str | None = None) -> str:
-    """Cards for ``names``; ``extra`` maps a name to an Activation the zoo cannot look up by name."""
-    from .analysis import theory_card
+                       progress: Progress, *, theory: dict[str, dict[str, Any]], extra: dict[str, Any] | None = None,
+                       highlight: str | None = None) -> str:
+    """Cards for ``names``; ``extra`` maps a name to an Activation the zoo cannot look up by name.
+
+    ``theory``: the stored theory cards (:func:`actlab.report.results.theory_cards`); a card without one
+    says they are not computed yet (a name the zoo does not know shows none: no tour can compute it)."""
     from .cards import card, plot_activation
 
     rank_table = {cr.id: (cr, ranks(cr)) for cr in results}
@@ -84,14 +88,13 @@ def activation_section(names: Sequence[str], results: Sequence[ClaimResult], fig
         else:
             act, c = _card_data(name)
         plot: SavedFigure | None = None
-        theory = None
         if act is not None:
             plot = figs.save(plot_activation(act), f"act-{slug(name)}", f"φ, φ′ and φ″ of {name}")
-            theory = theory_card(act)
+        th = H.stored_theory_html(theory.get(name)) if act is not None or name in theory else ""
         act_ranks = [(cid, {**r[name], "profile": cr.profile, "smoke": cr.smoke})
                      for cid, (cr, r) in rank_table.items() if name in r]
         note = "the activation under evaluation" if name == highlight else ""
-        out.append(H.activation_card(anchors.act(name), c, plot, theory, act_ranks, note=note))
+        out.append(H.activation_card(anchors.act(name), c, plot, th, act_ranks, note=note))
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
@@ -397,6 +400,12 @@ def activation_names(results: Sequence[ClaimResult], first: Sequence[str]) -> li
     return names
 
 
+def theory_summary(names: Sequence[str], theory: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per card: where its theory numbers came from (``None``: not computed yet, or a name the zoo does not know)."""
+    return {n: ({k: theory[n][k] for k in ("fingerprint", "current", "shipped")} if n in theory else None)
+            for n in names}
+
+
 def overview_rows(results: Sequence[ClaimResult]) -> list[dict[str, Any]]:
     return [{"id": cr.id, "status": cr.status, "smoke": cr.smoke} for cr in results]
 
@@ -438,7 +447,8 @@ def write_report(out: Path, store: Path | None = None, *, studies: Sequence[Any]
         anchors.act(n)
     overview = figs.save(verdict_overview(overview_rows(results)), "claims-overview", "verdict of every claim")
     keys = key_figures(results, figs, progress)
-    cards = activation_section(names, results, figs, anchors, progress)
+    theory = theory_cards(store, shipped=shipped, progress=progress)
+    cards = activation_section(names, results, figs, anchors, progress, theory=theory)
     details = "".join(claim_details(cr, keys.get(cr.id), anchors) for cr in results)
     meth = methodology(results, store)
     counts = {s: sum(cr.status == s for cr in results) for s in H.STATUSES}
@@ -454,5 +464,5 @@ def write_report(out: Path, store: Path | None = None, *, studies: Sequence[Any]
     verdicts = write_verdicts(out, results, store)
     index = out / "index.html"
     index.write_text(H.page("actlab report: activation claims, measured", subtitle, nav, body), encoding="utf-8")
-    return {**summary_json(index, store, results, verdicts), "activations": names,
+    return {**summary_json(index, store, results, verdicts), "activations": names, "theory": theory_summary(names, theory),
             "figures": [str(p) for f in figs.saved for p in (f.png, f.svg)], "seconds": time.time() - t0}

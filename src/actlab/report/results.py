@@ -109,7 +109,10 @@ def collect(store_path: Path, studies: Sequence[Any] | None = None, *, profile: 
     from ..engine.verdicts import study_records, verdict
     from ..studies import all_studies
 
-    studies = list(all_studies() if studies is None else studies)
+    from ..theory.card import STUDY as THEORY
+
+    # stored theory cards (study THEORY) are no ledger claim: never judged, never shown as one
+    studies = [s for s in (all_studies() if studies is None else studies) if s.id != THEORY]
     by_id = {s.id: s for s in studies}
     claims = dict(CLAIMS)
     for s in studies:  # a study for a claim outside the ledger is still shown, under its own claim text
@@ -157,6 +160,46 @@ def collect(store_path: Path, studies: Sequence[Any] | None = None, *, profile: 
         if store is not None:
             store.close()
     return out
+
+
+def theory_cards(store_path: Path, *, shipped: bool = True, progress: Any = None) -> dict[str, dict[str, Any]]:
+    """The stored theory card of each activation, by canonical name: read, never computed.
+
+    Cards are records of study ``THEORY`` (:func:`actlab.theory.card.card_record`, written by ``actlab
+    tour`` and ``actlab evaluate``) in the store, merged with the shipped ones (``results/THEORY.jsonl.gz``;
+    the store's wins on a clash).  Per name: the card of the current theory code's fingerprint, else the
+    newest of another.  Each entry: ``{"card", "fingerprint", "current", "current_fingerprint", "shipped",
+    "finished"}``.  A missing store has no cards; a shipped file that cannot be read is left out (and
+    ``progress`` told why).
+    """
+    from ..engine.evidence import EvidenceError, merged, shipped_records
+    from ..theory.card import CONFIG, STUDY, card_fingerprint
+
+    store = open_store(store_path)
+    try:
+        own = store.records(STUDY, CONFIG, curves=False, arrays=True) if store is not None else []
+    finally:
+        if store is not None:
+            store.close()
+    try:
+        ship = [r for r in shipped_records(STUDY) if r.config_hash == CONFIG] if shipped else []
+    except EvidenceError as e:
+        if progress is not None:
+            progress(f"shipped theory cards left out: {e}")
+        ship = []
+    own_keys = {r.key for r in own}
+    fp = card_fingerprint()
+    best: dict[str, Any] = {}
+    for r in merged(own, ship):
+        card = (r.arrays or {}).get("card")
+        if r.status != "done" or not isinstance(card, dict):
+            continue
+        rank = (r.fingerprint == fp, r.finished or 0.0, r.key in own_keys)
+        if r.arm not in best or rank > best[r.arm][0]:
+            best[r.arm] = (rank, r)
+    return {arm: {"card": r.arrays["card"], "fingerprint": r.fingerprint, "current": r.fingerprint == fp,
+                  "current_fingerprint": fp, "shipped": r.key not in own_keys, "finished": r.finished}
+            for arm, (_, r) in sorted(best.items())}
 
 
 def _primary(v: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """actlab.theory: what can be computed about an activation without training (see docs/theory.md).
 
-Pure functions of an activation; nothing here trains a model or imports experiments/engine/report.
+Pure functions of an activation; nothing here trains a model or imports experiments/engine/report
+(except :mod:`.card`, which lazily takes the code fingerprint and the record type a card is stored as
+from the engine; it is imported on its own, ``from actlab.theory.card import theory_card``).
 """
 
 from . import claims, dying, gain, gaussian, gradflow, moments, propagation, selfnorm
