@@ -2,7 +2,9 @@
 activation checked, run through every study beside the standard set, then a report card).
 
 These run experiments and then render; the two halves stay apart: the sweeps write the store, the
-report (:mod:`actlab.report`) reads it.  Both resume: a unit the store already holds is skipped.
+report (:mod:`actlab.report`) reads it.  Both resume: a unit the store already holds is skipped.  The
+theory numbers of the activation cards are computed here too (:func:`store_cards`), stored as records of
+study ``THEORY``, before the report is written; the report only reads them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["UnfitActivation", "evaluate", "fatal_findings", "run_studies", "tour"]
+__all__ = ["UnfitActivation", "card_names", "evaluate", "fatal_findings", "run_studies", "store_cards", "tour"]
 
 Log = Callable[[str], None]
 
@@ -41,7 +43,8 @@ def _check_profile(studies: Sequence[Any], profile: str) -> None:
 
 
 def run_studies(studies: Sequence[Any], profile: str, store: Path | None, *, extra: Sequence[str] = (),
-                jobs: int | None = None, quiet: bool = False, log: Log = _quiet) -> list[dict[str, Any]]:
+                jobs: int | None = None, quiet: bool = False, log: Log = _quiet,
+                stop: Any = None) -> list[dict[str, Any]]:
     """Run each study's ``profile`` on its default arms (baseline, named arms, controls) plus ``extra``
     arms, skipping stored units.
 
@@ -49,23 +52,40 @@ def run_studies(studies: Sequence[Any], profile: str, store: Path | None, *, ext
     and named arms, and the verdict never judges the claim on an extra arm.  Returns one row per study:
     ``id``, ``units``, ``skipped``, ``done``, ``diverged``, ``failed``, ``seconds`` (wall time of this run)
     and ``error`` (a study that could not run at all).
+
+    ``stop`` (:class:`actlab.engine.StopFlag`): once set, the study running stores its work in flight and
+    :class:`actlab.engine.Interrupted` is raised, its ``message`` the ``stopped: N of M units stored``
+    line over every study of the call.
     """
-    from .engine import Store, StoreError, progress, run_sweep
+    from .engine import Interrupted, Store, StoreError, progress, run_sweep
+    from .engine.sweep import plan_sweep, stop_line
 
     _check_profile(studies, profile)
     db = Store(store)  # StoreError (locked, read-only, corrupt) is the caller's bad input
     rows = []
+
+    def arms(study: Any) -> list[str] | None:
+        # the study's own arms first; run_sweep drops duplicates by canonical name
+        return [*study.arms, *(a for a in extra if a not in study.arms)] if extra else None
+
+    plans = []
+    for study in studies:
+        try:
+            plans.append(plan_sweep(study, profile, activations=arms(study)))
+        except Exception:  # reported as the study's error below
+            pass
     try:
         for study in studies:
-            # the study's own arms first; run_sweep drops duplicates by canonical name
-            acts = [*study.arms, *(a for a in extra if a not in study.arms)] if extra else None
+            if stop is not None and stop.requested:
+                raise Interrupted(stop.signum)
+            acts = arms(study)
             prog = progress.make_progress(quiet=quiet)
             t0 = time.time()
             row: dict[str, Any] = {"id": study.id, "units": 0, "skipped": 0, "done": 0, "diverged": 0, "failed": 0,
                                    "seconds": 0.0, "error": None}
             try:
                 s = run_sweep(study, profile, activations=acts, store=db, jobs=jobs, on_start=prog.on_start,
-                              on_job=prog.on_job, on_running=prog.on_running)
+                              on_job=prog.on_job, on_running=prog.on_running, stop=stop)
                 row.update(units=s.total, skipped=s.skipped, done=s.done, diverged=s.diverged, failed=s.failed,
                            errors=s.errors[:5])
             except StoreError:
@@ -77,6 +97,11 @@ def run_studies(studies: Sequence[Any], profile: str, store: Path | None, *, ext
                 prog.close()
             row["seconds"] = time.time() - t0
             rows.append(row)
+        if stop is not None and stop.requested:
+            raise Interrupted(stop.signum)
+    except Interrupted as e:
+        e.message = stop_line(plans, db)
+        raise
     finally:
         db.close()
     return rows
@@ -96,9 +121,86 @@ def timing_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def card_names(store: Path | None, studies: Sequence[Any], first: Sequence[str]) -> list[str]:
+    """``first``, then every arm that the store or the shipped evidence holds a record of for ``studies``
+    (any profile): the activations a report of them may show a card for."""
+    from .engine import Store, default_path
+    from .engine.evidence import EvidenceError, shipped_records
+
+    names, seen = list(first), set(first)
+    arms: set[str] = set()
+    path = Path(store).expanduser() if store is not None else default_path()
+    db = Store(path, readonly=True) if path.exists() else None
+    try:
+        for s in studies:
+            if db is not None:
+                arms.update(r.arm for r in db.iter_records(s.id, curves=False, arrays=False))
+            try:
+                arms.update(r.arm for r in shipped_records(s.id))
+            except EvidenceError:  # the report shows that study's error; its arms get no card here
+                pass
+    finally:
+        if db is not None:
+            db.close()
+    for a in sorted(arms - seen):
+        names.append(a)
+    return names
+
+
+def store_cards(store: Any, activations: Sequence[Any], log: Log = _quiet) -> dict[str, Any]:
+    """Compute and store the theory card of each activation the store lacks for the current theory code.
+
+    ``store``: a :class:`~actlab.engine.Store` or its path.  ``activations``: Activation objects, or names
+    read from a store -- looked up in the zoo registry only (never imported); a name the zoo does not know
+    is skipped.  Cards already stored under :func:`actlab.theory.card.card_fingerprint` are not computed
+    again.  Returns ``{"fingerprint", "computed", "stored", "skipped", "failed"}`` (names; ``failed``:
+    ``{name: error}`` of a card that raised, left unstored so a rerun tries again).
+    """
+    from .engine import Store
+    from .report.page import store_activation
+    from .theory.card import CONFIG, STUDY, card_fingerprint, card_record
+
+    fp = card_fingerprint()
+    acts, skipped, seen = [], [], set()
+    for a in activations:
+        if isinstance(a, str) and a in seen:
+            continue
+        act = store_activation(a) if isinstance(a, str) else a
+        if act is None:
+            skipped.append(a)
+            continue
+        if act.name not in seen:
+            seen.add(act.name)
+            acts.append(act)
+    own = not isinstance(store, Store)
+    db = Store(store) if own else store
+    try:
+        have = {arm for _, _, arm, _ in db.finished_keys(STUDY, CONFIG, fp)}
+        todo = [a for a in acts if a.name not in have]
+        computed: list[str] = []
+        failed: dict[str, str] = {}
+        for i, act in enumerate(todo):
+            log(f"theory card {i + 1}/{len(todo)}: {act.name}")
+            try:
+                rec = card_record(act, fingerprint=fp)
+            except Exception as e:  # a user's callable may fail inside theory in ways the checks missed
+                failed[act.name] = f"{type(e).__name__}: {e}"
+                log(f"theory card of {act.name} failed ({failed[act.name]}); its card will say it is not computed")
+                continue
+            db.put([rec])
+            computed.append(act.name)
+        if not todo:
+            log(f"theory cards: all {len(acts)} stored for theory code {fp}")
+    finally:
+        if own:
+            db.close()
+    return {"fingerprint": fp, "computed": computed, "stored": sorted(have & seen), "skipped": skipped,
+            "failed": failed}
+
+
 def tour(profile: str = "quick", store: Path | None = None, out: Path = Path("actlab-report"), *,
          jobs: int | None = None, studies: Sequence[Any] | None = None, quiet: bool = False,
-         log: Log = _quiet) -> dict[str, Any]:
+         log: Log = _quiet, stop: Any = None) -> dict[str, Any]:
     """Every registered study on its default arms with ``profile``, then the report of that profile in ``out``
     (a quick tour's verdicts are labelled "smoke test, not evidence")."""
     from .report import write_report
@@ -109,10 +211,14 @@ def tour(profile: str = "quick", store: Path | None = None, out: Path = Path("ac
     _check_profile(studies, profile)
     prepare_out(out)  # fail before hours of work, not after
     store = _usable_store(store)
-    rows = run_studies(studies, profile, store, jobs=jobs, quiet=quiet, log=log)
+    rows = run_studies(studies, profile, store, jobs=jobs, quiet=quiet, log=log, stop=stop)
+    from .zoo import DEFAULT_SET
+
+    cards = store_cards(store, card_names(store, studies, DEFAULT_SET), log)
     log("writing the report")
     report = write_report(out, store, studies=studies, profile=profile, progress=log)
-    return {"profile": profile, "store": str(store), "studies": rows, "report": report, "seconds": time.time() - t0}
+    return {"profile": profile, "store": str(store), "studies": rows, "theory_cards": cards, "report": report,
+            "seconds": time.time() - t0}
 
 
 def _usable_store(store: Path | None) -> Path:
@@ -155,7 +261,7 @@ def check(target: Any) -> tuple[Any, list[Any]]:
 
 def evaluate(target: Any, profile: str = "quick", out: Path = Path("actlab-evaluate"), store: Path | None = None, *,
              jobs: int | None = None, studies: Sequence[Any] | None = None, quiet: bool = False,
-             log: Log = _quiet) -> dict[str, Any]:
+             log: Log = _quiet, stop: Any = None) -> dict[str, Any]:
     """Check ``target``, run every study on it beside each study's default arms, write the card.
 
     The target is an extra, descriptive arm of every study: its comparisons on the card are the
@@ -181,8 +287,9 @@ def evaluate(target: Any, profile: str = "quick", out: Path = Path("actlab-evalu
     prepare_out(out)
     store = _usable_store(store)
     log(f"{act.name}: {sum(f.ok for f in findings)}/{len(findings)} checks passed; running {len(studies)} studies")
-    rows = run_studies(studies, profile, store, extra=[text], jobs=jobs, quiet=quiet, log=log)
+    rows = run_studies(studies, profile, store, extra=[text], jobs=jobs, quiet=quiet, log=log, stop=stop)
+    cards = store_cards(store, [act, *card_names(store, studies, DEFAULT_SET)], log)
     log("writing the report card")
     report = write_evaluation(out, store, act, findings, target=text, studies=studies, profile=profile, progress=log)
-    return {"profile": profile, "store": str(store), "activation": act.name, "studies": rows, "report": report,
-            "seconds": time.time() - t0}
+    return {"profile": profile, "store": str(store), "activation": act.name, "studies": rows, "theory_cards": cards,
+            "report": report, "seconds": time.time() - t0}

@@ -6,10 +6,15 @@ trains a tiny digits MLP (64-16-10) for a few steps through the one numerical pa
 huge ``lr`` really diverges).  Every unit appends ``arm seed`` to ``$TOY_LOG`` when it starts.
 
 * ``STUDY`` (T00): baseline relu, compared silu, one primary superiority part, groups of up to 8 units;
-* ``SLOW`` (T00): units sleep, one unit per job (for kill/resume);
+* ``SLOW`` (T00): units sleep, one unit per job (for kill/resume); ``$TOY_SLEEP`` (seconds per unit)
+  replaces the configured sleep of any toy without changing its config;
+* ``$TOY_DIE`` (a comma list of ``arm:seed``) makes those units SIGKILL the process that trains them,
+  as an out-of-memory kill would;
 * ``FAILING`` (T00): units of the configured arms raise (failed units, exit 1); ``$TOY_FAIL`` (a comma
   list of arms) makes units fail without changing the config, as a transient failure would;
 * ``DIVERGING`` (T00): ``lr = 1e30``, every unit diverges;
+* ``STREAMING`` (T00): ``run`` is a generator that trains and yields one unit at a time (each is stored as
+  it is yielded), in groups of up to 8; ``$TOY_FAIL`` arms raise when their turn comes;
 * ``TUNED`` (T01): the learning rate tuned per arm on the validation split;
 * ``CELLS`` (T02): a design factor (hidden width), one part per cell;
 * ``EXACT`` (T03): a deterministic profile (``seeds=None``) with an ``exact`` part (no training);
@@ -23,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -69,8 +75,12 @@ def run(config: Config, units: Sequence[UnitSpec]) -> list[Result]:
     bad = [u.arm for u in units if u.arm in fail]
     if bad:
         raise RuntimeError(f"configured to fail for {bad[0]}")
-    if config.sleep:
-        time.sleep(config.sleep * len(units))
+    die = set(filter(None, os.environ.get("TOY_DIE", "").split(",")))
+    if any(f"{u.arm}:{u.seed}" in die for u in units):
+        os.kill(os.getpid(), signal.SIGKILL)
+    sleep = float(os.environ.get("TOY_SLEEP") or config.sleep)
+    if sleep:
+        time.sleep(sleep * len(units))
     width = int(units[0].cell.get("width", config.hidden))
     models = [build(lambda u=u: mlp(u.activation, 64, 10, hidden=(width,)), u.seed) for u in units]
     scheds = [Schedule(steps=config.steps, batch_size=32, lr=float(u.hyper.get("lr", config.lr)), eval_every=10,
@@ -101,6 +111,14 @@ STUDY = _study("T00", Config())
 SLOW = _study("T00", Config(steps=5, sleep=0.25), max_batch=1)
 FAILING = _study("T00", Config(fail_for=("silu",)))
 DIVERGING = _study("T00", Config(lr=1e30))
+def run_streaming(config: Config, units: Sequence[UnitSpec]):
+    """The same numbers as ``run``, unit by unit, yielded as each is trained."""
+    for u in units:
+        (r,) = run(config, [u])
+        yield r
+
+
+STREAMING = _study("T00", Config(), run=run_streaming)
 TUNED = _study("T01", Config(), hyper=lambda c: Tuned(grid={"lr": c.lrs}, metric="val_acc", seeds=(1000, 1001)))
 CELLS = _study("T02", Config(), cells=lambda c: [{"width": w} for w in c.widths],
                parts=[Part(f"width {w}: silu has higher final test accuracy", "test_acc", delta=0.01, why=WHY,

@@ -241,7 +241,7 @@ def test_v1_store_is_read_through_the_mapping_and_migrated_once(tmp_path):
     assert s.schema_version() == 2
     assert texts(s.records()) == texts(old)
     tables = {t for (t,) in s._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"meta", "configs", "units"}
+    assert tables == {"meta", "configs", "units", "leases"}  # leases: coordination state, not results
     assert s.finished_keys("C01", "h1", "v1-0.1.0") == {("{}", "{}", "relu", 0), ("{}", "{}", "silu", 1)}
     # a v2 unit of the same arm and seed never matches a v1 record
     assert s.put([rec("relu", 0, study="C01", cfg="h1")]) == 1 and len(s.records()) == 3

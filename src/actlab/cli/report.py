@@ -33,6 +33,20 @@ def _run(fn: Callable[[], T]) -> T:
         fail(str(e))
 
 
+def _run_sweeps(fn: Callable[[Any], T]) -> T:
+    """:func:`_run` for commands that train: ``fn(stop)``; SIGINT/SIGTERM stop it (the work in flight is
+    stored), print one ``stopped: ...`` line and exit 130/143; a second signal stops at once."""
+    from ..engine import Interrupted, interruptible
+    from .studies import _stopping_hint
+
+    with interruptible(on_first=_stopping_hint) as stop:
+        try:
+            return _run(lambda: fn(stop))
+        except Interrupted as e:
+            print(e.message or "stopped: rerun the same command to resume", file=sys.stderr, flush=True)
+            raise typer.Exit(e.exit_code) from None
+
+
 def _print_report_summary(rep: dict[str, Any]) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in rep.get("counts", {}).items())
     smoke = rep.get("smoke") or []
@@ -77,7 +91,8 @@ def register(app: typer.Typer) -> None:
 
         if jobs is not None and jobs < 1:
             fail(f"-j must be a positive number of workers, got {jobs}")
-        res = _run(lambda: tour(profile, store, out, jobs=jobs, quiet=quiet or json_, log=_log(quiet or json_)))
+        res = _run_sweeps(lambda stop: tour(profile, store, out, jobs=jobs, quiet=quiet or json_,
+                                            log=_log(quiet or json_), stop=stop))
         if json_:
             print_json(res)
             return
@@ -104,8 +119,8 @@ def register(app: typer.Typer) -> None:
 
         if jobs is not None and jobs < 1:
             fail(f"-j must be a positive number of workers, got {jobs}")
-        res = _run(lambda: evaluate(target, profile, out, store, jobs=jobs, quiet=quiet or json_,
-                                    log=_log(quiet or json_)))
+        res = _run_sweeps(lambda stop: evaluate(target, profile, out, store, jobs=jobs, quiet=quiet or json_,
+                                                log=_log(quiet or json_), stop=stop))
         if json_:
             print_json(res)
             return

@@ -74,11 +74,14 @@ def register(app: typer.Typer) -> None:
         tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", help="write curves for TensorBoard here"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress output"),
         json_: bool = typer.Option(False, "--json", help="machine-readable summary"),
+        yes: bool = typer.Option(False, "--yes", "-y", help="run a plan larger than the ceiling (MAX_UNITS units)"),
     ) -> None:
-        """Run studies: every unit not yet in the store, then print the verdicts (exit 1 if units failed)."""
-        from ..engine import StoreError, progress, run_sweep
-        from ..engine.sweep import MAX_SEEDS, check_address
-        from ..engine.verdicts import verdict
+        """Run studies: every unit not yet in the store, then print the verdicts (exit 1 if units failed).
+
+        Ctrl-C (or SIGTERM) stops new work, stores what is in flight and exits 130 (143); a second one
+        stops at once.  Rerun the same command to resume."""
+        from ..engine import Interrupted, StoreError, interruptible, progress, run_sweep
+        from ..engine.sweep import MAX_SEEDS, check_address, check_plan, plan_sweep, stop_line
         from ..studies import get_study
 
         if backend not in ("local", "ray"):
@@ -96,41 +99,62 @@ def register(app: typer.Typer) -> None:
             study = guard(lambda: get_study(sid))
             guard(lambda: study.profile(profile))
             acts = activation_texts(activations) if activations else None
-            plan.append((sid, study, acts))
+            units = guard(lambda: plan_sweep(study, profile, activations=acts, seeds=seeds,
+                                             ref=sid if ":" in sid else None))
+            guard(lambda: check_plan(units, yes))
+            plan.append((sid, study, acts, units))
         db = _store(store, readonly=False)
         tb = guard(lambda: progress.TensorBoard(tensorboard)) if tensorboard else None
         out, failed = [], 0
-        for sid, study, acts in plan:
-            prog = progress.make_progress(quiet=quiet or json_)
-            sinks = [prog] + ([tb] if tb else [])
+        with interruptible(on_first=_stopping_hint) as stop:
             try:
-                summary = guard(lambda: run_sweep(
-                    study, profile, activations=acts, seeds=seeds, store=db, backend=backend, jobs=jobs,
-                    address=address, ref=sid if ":" in sid else None,
-                    on_start=lambda *a: [s.on_start(*a) for s in sinks],
-                    on_job=lambda *a: [s.on_job(*a) for s in sinks], on_running=prog.on_running))
-            except StoreError as e:
-                prog.close()
-                fail(str(e))
-            finally:
-                prog.close()
-            failed += summary.failed
-            v = verdict(study, profile, db.records(study.id, summary.config_hash, summary.fingerprint, curves=False,
-                                                   arrays=False))
-            out.append({"summary": summary.to_json(), "verdict": v})
-            if not json_:
-                console.print(f"[bold]{study.id}[/] ({profile}): {summary.total} units ({summary.skipped} already stored, "
-                              f"{summary.done} done, {summary.diverged} diverged, {summary.failed} failed) "
-                              f"in {summary.seconds:.1f}s; store {db.path}", highlight=False)
-                for e in summary.errors[:5]:
-                    console.print(f"  [red]failed[/] {e}", highlight=False)
-                if v:
-                    print_verdict(v, detail=False)
+                for sid, study, acts, _ in plan:
+                    prog = progress.make_progress(quiet=quiet or json_)
+                    sinks = [prog] + ([tb] if tb else [])
+                    try:
+                        summary = guard(lambda: run_sweep(
+                            study, profile, activations=acts, seeds=seeds, store=db, backend=backend, jobs=jobs,
+                            address=address, ref=sid if ":" in sid else None,
+                            on_start=lambda *a: [s.on_start(*a) for s in sinks],
+                            on_job=lambda *a: [s.on_job(*a) for s in sinks], on_running=prog.on_running, stop=stop,
+                            yes=yes))
+                    except StoreError as e:
+                        prog.close()
+                        fail(str(e))
+                    finally:
+                        prog.close()
+                    _report_run(study, profile, summary, db, json_, out)
+                    failed += summary.failed
+                if stop.requested:
+                    raise Interrupted(stop.signum)
+            except Interrupted as e:
+                print(stop_line([p for *_, p in plan], db), file=sys.stderr, flush=True)
+                db.close()
+                raise typer.Exit(e.exit_code) from None
         db.close()
         if json_:
             print_json(out)
         if failed:
             raise typer.Exit(1)
+
+    def _report_run(study, profile, summary, db, json_: bool, out: list) -> None:
+        """Judge a finished sweep and print its line, failures and verdict (or keep them for --json)."""
+        from ..engine.verdicts import verdict
+
+        v = verdict(study, profile, db.records(study.id, summary.config_hash, summary.fingerprint, curves=False,
+                                               arrays=False))
+        out.append({"summary": summary.to_json(), "verdict": v})
+        if not json_:
+            console.print(f"[bold]{study.id}[/] ({profile}): {summary.total} units ({summary.skipped} already stored, "
+                          f"{summary.done} done, {summary.diverged} diverged, {summary.failed} failed) "
+                          f"in {summary.seconds:.1f}s; store {db.path}", highlight=False)
+            for e in summary.errors[:5]:
+                console.print(f"  [red]failed[/] {e}", highlight=False)
+            if len(summary.errors) > 5:
+                console.print(f"  [red]failed[/] ... and {len(summary.errors) - 5} more (actlab results "
+                              f"{study.id} --csv lists them)", highlight=False)
+            if v:
+                print_verdict(v, detail=False)
 
     @app.command("results")
     def results_cmd(
@@ -226,6 +250,13 @@ def register(app: typer.Typer) -> None:
             console.print(t)
         if not all(r["identical"] for r in rows):
             raise typer.Exit(1)
+
+
+def _stopping_hint(signum: int) -> None:
+    """Said at the first Ctrl-C on a terminal only (a log gets the one ``stopped:`` line)."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\nstopping: storing the units in flight; press Ctrl-C again to stop now\n")
+        sys.stderr.flush()
 
 
 def _fmt(v: Any) -> str:

@@ -294,7 +294,8 @@ class Study:
             ``"quick"`` one must exist (it runs in the tests); quick profiles are smoke tests.
         run: ``run(config, units: list[UnitSpec]) -> list[Result]``, one result per unit in order.  The
             engine groups units of one cell and phase (at most ``max_batch``) so a study can train them as
-            one vectorised program; a unit's numbers must not depend on its group (tested).
+            one vectorised program; a unit's numbers must not depend on its group (tested).  A ``run``
+            that returns an iterator instead has each unit stored as soon as it is yielded.
         parts: the pre-registered estimands; exactly one is ``primary``.
         baseline, compared: the claim's arms; ``controls`` are descriptive arms run by default.
         cells: ``cells(config) -> list[dict]`` design factors (default: one cell ``{}``).

@@ -10,6 +10,10 @@ Schema (version 2)::
           error TEXT, started REAL, finished REAL, seconds REAL, host TEXT, profile TEXT, claim TEXT,
           PRIMARY KEY (study, config_hash, cell, hyper, arm, seed, fingerprint))
     INDEX units_fingerprint ON units (study, config_hash, fingerprint)
+    leases(study, config_hash, cell, hyper, arm, seed, fingerprint,         -- a unit being trained
+           owner TEXT,            -- 'host:pid:nonce' of the sweep that claimed it
+           expires REAL,          -- time.time() after which anyone may claim it again
+           PRIMARY KEY (the unit key))
 
 ``cell`` and ``hyper`` are canonical JSON (:func:`actlab.engine.protocol.canonical`), ``seed`` is -1 for
 a deterministic unit.  JSON columns write a non-finite float as the string ``"nan"``, ``"inf"`` or
@@ -21,6 +25,17 @@ in one transaction when it is opened for writing: each row becomes a unit with `
 ``arm = activation``, ``fingerprint = 'v1-' + version``, ``arrays = '{}'`` and ``claim = ''`` (such a
 key never matches a unit of a version-2 study, so those records are never resumed, but they stay
 readable).  Opened read-only, a schema-1 store is read through the same mapping and nothing is written.
+
+Leases.  Concurrent sweeps on one store claim a unit (:meth:`Store.claim`) before training it, so no
+unit is trained twice: a claim is refused while another sweep holds an unexpired lease, and a lease
+lapses when its ``expires`` passes (the holder renews it while it trains: :meth:`Store.renew`) or at
+once when its owner ran on this host and its process is gone (a SIGKILLed sweep's units free up for
+the next run without waiting).  Writing a unit's record drops its lease in the same transaction.  The
+``leases`` table is coordination state, not results, so it does not change the schema version: it is
+created with ``CREATE TABLE IF NOT EXISTS`` by any writer that opens a version-2 store, a version-2
+reader (or an older actlab) ignores a table it does not know, and an older writer simply does not
+claim (it may retrain a unit a newer sweep is training; the store still keeps one record per unit).
+Bumping the version would make every older actlab refuse a store over state that holds no results.
 
 Guarantees:
 
@@ -37,7 +52,9 @@ Guarantees:
   were none (with no such files, SQLite reads the file as immutable and every read checks the file
   did not change under it, else it is read again through an ordinary read-only connection), so a
   store in a read-only folder can be read;
-* when a write fails and its ROLLBACK fails too (a full disk), the error raised is the write's.
+* when a write fails and its ROLLBACK fails too (a full disk), the error raised is the write's; an
+  I/O error is diagnosed as what it is where that can be told (a full disk, a file-size limit,
+  a read-only file system).
 """
 
 from __future__ import annotations
@@ -47,6 +64,8 @@ import io
 import json
 import math
 import os
+import resource
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -71,7 +90,13 @@ CREATE TABLE IF NOT EXISTS units (
     started REAL, finished REAL, seconds REAL, host TEXT, profile TEXT, claim TEXT,
     PRIMARY KEY (study, config_hash, cell, hyper, arm, seed, fingerprint));
 CREATE INDEX IF NOT EXISTS units_fingerprint ON units (study, config_hash, fingerprint);
+CREATE TABLE IF NOT EXISTS leases (
+    study TEXT NOT NULL, config_hash TEXT NOT NULL, cell TEXT NOT NULL, hyper TEXT NOT NULL, arm TEXT NOT NULL,
+    seed INTEGER NOT NULL, fingerprint TEXT NOT NULL, owner TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY (study, config_hash, cell, hyper, arm, seed, fingerprint));
 """
+
+_LEASES = _SCHEMA.split(";")[-2].strip()  # the leases table alone (added to version-2 stores that lack it)
 
 _KEY = ("study", "config_hash", "cell", "hyper", "arm", "seed", "fingerprint")
 _COLUMNS = _KEY + ("status", "metrics", "curves", "arrays", "env", "error", "started", "finished", "seconds", "host",
@@ -204,6 +229,8 @@ class Store:
 
     def _translate(self, e: sqlite3.Error) -> StoreError:
         msg = " ".join(str(e).split())
+        if "disk I/O error" in msg:
+            return self._diagnose_io(msg)
         if "locked" in msg or "busy" in msg:
             return self._fail(f"is locked by another process ({msg})", "wait for it to finish or raise ACTLAB_STORE_TIMEOUT")
         if "full" in msg:
@@ -213,6 +240,26 @@ class Store:
         if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
             return self._fail(f"is not a valid actlab store ({msg})", "move it aside or pass another --store PATH")
         return self._fail(msg, "check the path passed with --store")
+
+    def _diagnose_io(self, msg: str) -> StoreError:
+        """SQLite says only "disk I/O error": tell a full disk, a file-size limit and a read-only file system."""
+        folder = self.path.parent
+        try:
+            st = os.statvfs(folder)
+        except OSError:
+            st = None
+        if st is not None and st.f_flag & getattr(os, "ST_RDONLY", 1):
+            return self._fail(f"is on a read-only file system ({msg})", "remount it read-write or pass another --store PATH")
+        if st is not None and st.f_bavail * st.f_frsize < 1 << 20:
+            return self._fail(f"disk is full ({msg}; {st.f_bavail * st.f_frsize} bytes free)",
+                              "free some space or pass another --store PATH")
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            sizes = [os.path.getsize(f) for f in (self.path, f"{self.path}-wal") if os.path.exists(f)]
+            if sizes and max(sizes) + (1 << 20) >= limit:
+                return self._fail(f"reached this process's file-size limit ({msg}; ulimit -f is {limit} bytes)",
+                                  "raise the limit (ulimit -f) or pass another --store PATH")
+        return self._fail(f"cannot be written ({msg})", "check the disk and its file system, or pass another --store PATH")
 
     # -- connections ---------------------------------------------------------------------------
     def _sidecars(self) -> bool:
@@ -332,6 +379,8 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")
             if found.version != SCHEMA_VERSION:
                 self._transaction(conn, self._create_or_migrate)
+            elif not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='leases'").fetchone():
+                self._transaction(conn, lambda c: c.execute(_LEASES))  # a version-2 store from before leases
         except sqlite3.Error as e:
             conn.close()
             raise self._translate(e) from None
@@ -392,7 +441,9 @@ class Store:
         self._write(lambda c: c.execute("INSERT OR IGNORE INTO configs VALUES (?, ?, ?, ?)", row))
 
     def put(self, records: Iterable[Record]) -> int:
-        """Write records in one transaction (all or none); returns how many were new or replaced a failure."""
+        """Write records in one transaction (all or none); returns how many were new or replaced a failure.
+
+        The units' leases (if any) go in the same transaction: a stored unit is no longer being trained."""
         rows = [_row(r) for r in records]
         if not rows:
             return 0
@@ -400,7 +451,93 @@ class Store:
                f"ON CONFLICT ({_ORDER}) DO UPDATE SET "
                + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[len(_KEY):])
                + " WHERE units.status = 'failed'")
-        return self._write(lambda c: c.executemany(sql, rows))
+        where = " AND ".join(f"{c} = ?" for c in _KEY)
+        keys = [row[:len(_KEY)] for row in rows]
+
+        def body(c: sqlite3.Connection) -> None:
+            c.executemany(sql, rows)
+            before = c.total_changes
+            c.executemany(f"DELETE FROM leases WHERE {where}", keys)
+            self._lease_changes = c.total_changes - before
+
+        self._lease_changes = 0
+        n = self._write(body)
+        return n - self._lease_changes
+
+    # -- leases: concurrent sweeps claim units before training them ------------------------------
+    @staticmethod
+    def owner_id() -> str:
+        """A lease owner for this process: ``host:pid:nonce``."""
+        return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+    @staticmethod
+    def _owner_gone(owner: str) -> bool:
+        """Whether a lease's owner was a process of this host that no longer runs."""
+        host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, owned by someone else
+            return False
+        return False
+
+    def claim(self, keys: Iterable[Any], owner: str, ttl: float) -> dict[tuple, str]:
+        """Claim units (7-tuple keys) for ``owner`` for ``ttl`` seconds, in one transaction.
+
+        Returns each key's state: ``"mine"`` (claimed, or already held by ``owner``: renewed),
+        ``"stored"`` (a done or diverged record exists: nothing to train) or ``"busy"`` (another owner
+        holds an unexpired lease, and is not a dead process of this host)."""
+        params = [_key_tuple(k) for k in keys]
+        out: dict[tuple, str] = {}
+        where = " AND ".join(f"{c} = ?" for c in _KEY)
+
+        def body(c: sqlite3.Connection) -> None:
+            now = time.time()
+            c.execute("DELETE FROM leases WHERE expires < ?", (now,))
+            for key in params:
+                row = c.execute(f"SELECT status FROM units WHERE {where}", key).fetchone()
+                if row and row[0] in ("done", "diverged"):
+                    out[key] = "stored"
+                    continue
+                held = c.execute(f"SELECT owner FROM leases WHERE {where}", key).fetchone()
+                if held and held[0] != owner and not self._owner_gone(held[0]):
+                    out[key] = "busy"
+                    continue
+                c.execute(f"INSERT OR REPLACE INTO leases ({', '.join(_KEY)}, owner, expires) "
+                          f"VALUES ({', '.join('?' * (len(_KEY) + 2))})", (*key, owner, now + ttl))
+                out[key] = "mine"
+
+        if params:
+            self._write(body)
+        return out
+
+    def renew(self, owner: str, ttl: float) -> int:
+        """Extend every lease ``owner`` holds to ``ttl`` seconds from now; returns how many."""
+        return self._write(lambda c: c.execute("UPDATE leases SET expires = ? WHERE owner = ?", (time.time() + ttl, owner)))
+
+    def release(self, owner: str, keys: Iterable[Any] | None = None) -> int:
+        """Drop ``owner`` 's leases (all of them, or those of ``keys``); returns how many."""
+        if keys is None:
+            return self._write(lambda c: c.execute("DELETE FROM leases WHERE owner = ?", (owner,)))
+        params = [(*_key_tuple(k), owner) for k in keys]
+        if not params:
+            return 0
+        where = " AND ".join(f"{c} = ?" for c in _KEY)
+        return self._write(lambda c: c.executemany(f"DELETE FROM leases WHERE {where} AND owner = ?", params))
+
+    def leases(self) -> list[dict[str, Any]]:
+        """The leases held now (expired ones included until the next claim drops them)."""
+
+        def fn(conn: sqlite3.Connection) -> list[tuple]:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='leases'").fetchone():
+                return []
+            return conn.execute(f"SELECT {', '.join(_KEY)}, owner, expires FROM leases ORDER BY {_ORDER}").fetchall()
+
+        return [dict(zip(_KEY + ("owner", "expires"), row)) for row in self._read(fn)]
 
     def delete(self, keys: Iterable[Any]) -> int:
         """Remove units by key (7-tuples or records) in one transaction; returns how many were removed."""
