@@ -28,7 +28,13 @@ def test_tour_runs_every_study_then_reports_and_resumes(cli, tmp_path, monkeypat
     (row,) = data["studies"]
     assert (row["units"], row["skipped"], row["done"]) == (12, 12, 0)
     t90 = data["report"]["claims"]["T90"]
-    assert t90["status"] in ("supported", "refuted", "inconclusive") and t90["profile"] == "quick"
+    from actlab.engine import Store
+    from actlab.engine.verdicts import verdict
+
+    with Store(store) as db:  # the report's verdict is the engine's verdict of the stored records
+        want = verdict(TOY, "quick", db.records(TOY.id))
+    assert (t90["status"], t90["profile"]) == (want["status"], "quick")
+    assert t90["fingerprint"] == want["fingerprint"] and t90["config_hash"] == want["config_hash"]
     assert t90["smoke"] is True and t90["label"] == "smoke test, not evidence"
     assert data["report"]["claims"]["C02"]["status"] == "not run yet"
 
