@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actlab.cli import app
-from actlab.theory.claims import (bn_scale, gradient_noise, icnn_admissible, residual_mean, second_derivative_mlp,
+from actlab.theory.relations import (bn_scale, gradient_noise, icnn_admissible, residual_mean, second_derivative_mlp,
                                   update_jacobian)
 from actlab.theory.dying import born_dead_mc, dead_probability
 
@@ -90,7 +90,13 @@ def test_cli_json_commands(tmp_path):
     gf = _json(["theory", "gradflow", "sigmoid", "--steps", "4", "--json"])
     assert gf["axis"] == "time" and gf["max_slope"] == pytest.approx(0.25)
     assert len(_json(["theory", "slopes", "--json"])) == 13
-    assert _json(["theory", "claims", "C26", "--acts", "relu,selu", "--json"])[1]["admissible"] is False
+    assert _json(["theory", "icnn", "relu,selu", "--json"])[1]["admissible"] is False
+    assert _json(["theory", "residual-mean", "relu", "--json"])[0]["residual_mean"] == pytest.approx(
+        1 / math.sqrt(2 * math.pi), abs=1e-12)
+    bs = _json(["theory", "bn-scale", "prelu(negative_slope=0.25)", "--json"])[0]["gamma_var"]
+    assert bs == pytest.approx(((1 + 0.25**2) / 2 - 0.75**2 / (2 * math.pi)) ** -0.5, rel=1e-11)
+    nz = _json(["theory", "noise", "--values", "0,0.5", "--json"])
+    assert [r["rel_var"] for r in nz] == pytest.approx([1.0, 1 / 9], rel=1e-10)
     d = _json(["theory", "dying", "--width", "2", "--depth", "3", "--trials", "200", "--json"])
     assert d[0]["closed_form"] == pytest.approx(1 - 0.75**3)
     png = tmp_path / "phase.png"
@@ -101,7 +107,7 @@ def test_cli_json_commands(tmp_path):
 @pytest.mark.parametrize("args", [["theory", "moments", "relu", "--std", "0"], ["theory", "moments", "nope"],
                                   ["theory", "moments", "swiglu"], ["theory", "eoc", "relu", "--sigma-b", "0.1"],
                                   ["theory", "selfnorm", "--target-mean", "-5", "--target-var", "0.01"],
-                                  ["theory", "claims", "C99"], ["theory", "gradflow", "tanh", "--depth", "3",
+                                  ["theory", "noise", "--values", "a,b"], ["theory", "icnn", "nope"], ["theory", "gradflow", "tanh", "--depth", "3",
                                                                 "--steps", "3"]])
 def test_cli_bad_input_exits_2_with_one_line(args):
     r = runner.invoke(app, args)

@@ -225,26 +225,77 @@ def slopes(acts: Optional[str] = typer.Argument(None, help="comma-separated acti
     _table(f"average slope under N(0, {std:g}²)", rows)
 
 
-@theory_app.command()
-def claims(claim: str = typer.Argument(..., help="C08 | C14 | C15 | C19 | C20 | C26"),
-           acts: Optional[str] = typer.Option(None, "--acts", help="comma-separated activations (default set)"),
-           json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-    """The computational half of a claim, for a list of activations (C20: over PReLU's slope)."""
-    from ..theory import claims as C
-
-    key = claim.upper()
-    fns = {"C08": lambda a: {"activation": a.name, "residual_mean": C.residual_mean(a)},
-           "C14": C.second_derivative_mlp, "C15": C.update_jacobian, "C19": C.bn_scale, "C26": C.icnn_admissible}
-    if key == "C20":
-        rows = guard(lambda: C.gradient_noise_sweep())
-    elif key in fns:
-        rows = [guard(lambda a=a: fns[key](a)) for a in _acts(acts)]
-    else:
-        fail(f"unknown claim {claim!r}: choose C08, C14, C15, C19, C20 or C26")
+def _per_activation(title: str, fn, acts: Optional[str], json: bool) -> None:
+    rows = [guard(lambda a=a: fn(a)) for a in _acts(acts)]
     if json:
         print_json(rows)
         return
-    _table(f"claim {key}", rows)
+    _table(title, rows)
+
+
+_ACTS = typer.Argument(None, help="comma-separated activations (default: the default set)")
+_JSON = typer.Option(False, "--json", help="machine-readable output")
+
+
+@theory_app.command("residual-mean")
+def residual_mean(acts: Optional[str] = _ACTS, mean: float = typer.Option(0.0, "--mean"),
+                  std: float = typer.Option(1.0, "--std"), json: bool = _JSON) -> None:
+    """E[φ(z) − z] under N(mean, std²): the mean a residual branch φ(z) − z adds (bears on claim C08)."""
+    from ..theory.relations import residual_mean as rm
+
+    _per_activation(f"E[φ(z) − z] under N({mean:g}, {std:g}²)",
+                    lambda a: {"activation": a.name, "residual_mean": rm(a, mean, std)}, acts, json)
+
+
+@theory_app.command("bn-scale")
+def bn_scale(acts: Optional[str] = _ACTS, std: float = typer.Option(1.0, "--std"), json: bool = _JSON) -> None:
+    """The BatchNorm scale 1/√Var[φ(z)] that normalises φ's output under N(0, std²) (bears on claim C19)."""
+    from ..theory.relations import bn_scale as bs
+
+    _per_activation(f"BatchNorm scale after φ under N(0, {std:g}²)", lambda a: bs(a, std), acts, json)
+
+
+@theory_app.command()
+def noise(family: str = typer.Option("prelu", help="activation family swept over one parameter"),
+          param: str = typer.Option("negative_slope", help="the parameter swept"),
+          values: str = typer.Option("0,0.01,0.1,0.25,0.5,1", help="comma-separated parameter values"),
+          batch: int = typer.Option(1, help="minibatch size"), json: bool = _JSON) -> None:
+    """Relative minibatch-gradient variance from E[φ′] and E[φ′²], over a parameter (bears on claim C20)."""
+    from ..theory.relations import gradient_noise_sweep
+
+    try:
+        vals = [float(v) for v in values.split(",")]
+    except ValueError:
+        fail("--values takes comma-separated numbers, e.g. 0,0.25,0.5")
+    rows = guard(lambda: gradient_noise_sweep(family, param, vals, batch=batch))
+    if json:
+        print_json(rows)
+        return
+    _table(f"relative gradient variance of {family} over {param} (batch {batch})", rows)
+
+
+@theory_app.command()
+def icnn(acts: Optional[str] = _ACTS, json: bool = _JSON) -> None:
+    """May φ be used in an input-convex network: convex and non-decreasing (bears on claim C26)."""
+    from ..theory.relations import icnn_admissible
+
+    _per_activation("input-convex admissibility", icnn_admissible, acts, json)
+
+
+@theory_app.command()
+def jacobian(acts: Optional[str] = _ACTS, dim: int = typer.Option(32, help="state dimension"), json: bool = _JSON) -> None:
+    """Spectral radius of a learned update's Jacobian I + φ′(0)·W2·W1 at its fixed point (bears on claim C15)."""
+    from ..theory.relations import update_jacobian
+
+    _per_activation("update Jacobian at the fixed point", lambda a: update_jacobian(a, dim=dim), acts, json)
+
+
+@theory_app.command()
+def curvature(acts: Optional[str] = _ACTS, json: bool = _JSON) -> None:
+    """u″(x) of random scalar MLPs by double autodiff: what a second-order PDE loss sees (bears on claim C14)."""
+    from ..theory.relations import second_derivative_mlp
+
+    _per_activation("second derivative of random MLPs", second_derivative_mlp, acts, json)
 
 
 @theory_app.command()
@@ -276,4 +327,4 @@ def dying(width: str = typer.Option("1,2,3,4", help="comma-separated widths N"),
 
 def register(app: typer.Typer) -> None:
     app.add_typer(theory_app, name="theory", help="Theory without training: moments, gains, self-normalisation, "
-                  "edge of chaos, gradient flow, claim computations.")
+                  "edge of chaos, gradient flow, closed-form relations, dying ReLU.")

@@ -49,7 +49,7 @@ def _edge(act: Any) -> dict[str, Any]:
 
 
 def _icnn(act: Any) -> dict[str, Any]:
-    from .claims import icnn_admissible
+    from .relations import icnn_admissible
 
     return icnn_admissible(act)
 

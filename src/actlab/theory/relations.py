@@ -1,7 +1,16 @@
-"""The computational halves of claims C08, C14, C15, C19, C20 and C26 (see the claims ledger).
+"""Closed-form relations between an activation and what a network built on it does, before any training.
 
-Each function computes what theory can say before any training; the experiments hold these
-predictions against trained networks.
+Each function names the quantity it computes, never a claim: a claim's theory half lives in its study
+(``actlab run CXX``), which calls these and judges them with an exact rule.  The ledger claim a quantity
+bears on is named in its docstring for the reader:
+
+* :func:`residual_mean` — E[phi(z) - z], the mean a residual branch adds (claim C08);
+* :func:`bn_scale` — the BatchNorm scale that normalises phi's output (C19);
+* :func:`gradient_noise`, :func:`gradient_noise_sweep` — relative minibatch-gradient variance from the
+  moments of phi' (C20);
+* :func:`icnn_admissible` — may phi be used in an input-convex network (C26);
+* :func:`update_jacobian` — spectral radius of a learned update's Jacobian at its fixed point (C15);
+* :func:`second_derivative_mlp` — u''(x) of random scalar MLPs (C14).
 """
 
 from __future__ import annotations
@@ -16,16 +25,12 @@ from .gaussian import check_std, pointwise
 from .moments import gaussian_moments
 
 
-# -- C08 -----------------------------------------------------------------------------------------
-
 def residual_mean(act: Any, mean: float = 0.0, std: float = 1.0) -> float:
     """C08: E[phi(z) - z] for z ~ N(mean, std^2) -- the mean a residual block computing phi(z) - z adds."""
     a = pointwise(act)
     (m,) = gaussian_moments(a, ("mean",), mean, std)
     return float(m) - float(mean)
 
-
-# -- C19 -----------------------------------------------------------------------------------------
 
 def bn_scale(act: Any, std: float = 1.0) -> dict[str, float]:
     """C19: the BatchNorm scale gamma* that restores unit variance after phi applied to N(0, std^2).
@@ -45,8 +50,6 @@ def bn_scale(act: Any, std: float = 1.0) -> dict[str, float]:
     return {"activation": a.name, "mean": m, "var": var, "gamma_var": 1 / math.sqrt(var),
             "gamma_second": 1 / math.sqrt(s2)}
 
-
-# -- C20 -----------------------------------------------------------------------------------------
 
 def gradient_noise(act: Any, batch: int = 1, delta_rel_var: float = 0.0, mean: float = 0.0,
                    std: float = 1.0) -> float:
@@ -82,8 +85,6 @@ def gradient_noise_sweep(family: str = "prelu", param: str = "negative_slope",
     return [{param: float(v), "rel_var": gradient_noise(base.with_params(**{param: float(v)}), **kw)}
             for v in values]
 
-
-# -- C26 -----------------------------------------------------------------------------------------
 
 def _numeric_shape(a: Any, lo: float = -15.0, hi: float = 15.0, n: int = 30_001) -> tuple[bool, bool]:
     """(monotone, convex) checked on a float64 grid (steps of 1e-3, kinks included).
@@ -128,8 +129,6 @@ def icnn_admissible(act: Any) -> dict[str, Any]:
             "source": source, "consistent": (mono, conv) == (mono_n, conv_n)}
 
 
-# -- C15 -----------------------------------------------------------------------------------------
-
 def update_jacobian(act: Any, dim: int = 32, scale: float = 1.0, seed: int = 0) -> dict[str, Any]:
     """C15: spectral radius of a learned update's Jacobian at its fixed point, as a function of phi'(0).
 
@@ -159,8 +158,6 @@ def update_jacobian(act: Any, dim: int = 32, scale: float = 1.0, seed: int = 0) 
             "predicted": float(torch.linalg.eigvals(pred).abs().max()),
             "max_abs_error": float((jac - pred).abs().max())}
 
-
-# -- C14 -----------------------------------------------------------------------------------------
 
 def second_derivative_mlp(act: Any, width: int = 32, depth: int = 3, points: int = 256, nets: int = 4,
                           seed: int = 0) -> dict[str, Any]:
