@@ -1,4 +1,4 @@
-"""Torch modules derived from specs, and tools to put them into existing models."""
+"""Tools to put activations into existing models (``ActivationModule`` lives in the zoo, re-exported here)."""
 
 from __future__ import annotations
 
@@ -8,93 +8,10 @@ from typing import Any, Callable, Iterable
 import torch
 import torch.nn as nn
 
-from .zoo.activation import Activation, _compute_dtype, _fix_special
+from .zoo.activation import Activation, ActivationModule
 from .zoo.registry import get
 
 __all__ = ["ActivationModule", "GatedMLP", "replace_activations", "activation_module_types"]
-
-
-def _camel(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
-
-class ActivationModule(nn.Module):
-    """An activation as an ``nn.Module``.
-
-    Learnable parameters become ``nn.Parameter`` s of shape ``(num_parameters,)``; with
-    ``num_parameters > 1`` the parameter is per channel and broadcast along dimension 1 (the channel
-    dimension of ``(N, C, ...)`` inputs, as ``torch.nn.PReLU``).  Fixed parameters are plain attributes
-    shown by ``extra_repr``.  Gated units take one tensor (split in halves, the second half gates) or two.
-
-    Args:
-        activation: anything :func:`actlab.get` accepts.
-        learn: which learnable parameters to train: ``None`` follows each parameter's default
-            (PReLU's slope learns, Swish's beta does not), ``True``/``False`` all or none, or a
-            collection of names.
-        num_parameters: 1 for a shared parameter, or the number of channels.
-    """
-
-    def __init__(self, activation: Any = "relu", *, learn: bool | Iterable[str] | None = None, num_parameters: int = 1):
-        super().__init__()
-        act = get(activation)
-        if not isinstance(num_parameters, int) or num_parameters < 1:
-            raise ValueError(f"num_parameters must be a positive integer, got {num_parameters!r}")
-        self.activation = act
-        self.num_parameters = num_parameters
-        learnable = [p.name for p in act.spec.params if p.learnable]
-        if learn is None:
-            chosen = [p.name for p in act.spec.params if p.learn_by_default]
-        elif learn is True:
-            chosen = learnable
-        elif learn is False:
-            chosen = []
-        else:
-            chosen = list(learn)
-            for n in chosen:
-                if n not in learnable:
-                    raise ValueError(f"{act.spec.name} cannot learn {n!r}: learnable parameters are {learnable or 'none'}")
-        if num_parameters > 1 and not chosen:
-            raise ValueError(f"num_parameters={num_parameters} needs a learnable parameter; {act.name} learns none")
-        self._learned = tuple(chosen)
-        for n in chosen:
-            value = float(act.params[n])
-            self.register_parameter(n, nn.Parameter(torch.full((num_parameters,), value)))
-
-    def _get_name(self) -> str:
-        s = self.activation.spec
-        return s.torch_module or _camel(s.name)
-
-    def extra_repr(self) -> str:
-        parts = [f"{k}={v!r}" for k, v in self.activation.params.items() if k not in self._learned]
-        parts += [f"{k}=<learned, {self.num_parameters}>" for k in self._learned]
-        return ", ".join(parts)
-
-    def forward(self, x: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
-        if not self._learned:
-            return self.activation(x, b) if b is not None else self.activation(x)
-        act = self.activation
-        if act.is_gated:
-            if b is None:
-                b, x = x.chunk(2, dim=-1)
-            return self._learned_pointwise(act.gate.spec, x) * b
-        return self._learned_pointwise(act.spec, x)
-
-    def _learned_pointwise(self, spec: Any, x: torch.Tensor) -> torch.Tensor:
-        cd = _compute_dtype(x.dtype)
-        xc = x.to(cd)
-        params: dict[str, Any] = dict(self.activation.params)
-        for n in self._learned:
-            p = getattr(self, n).to(cd)
-            if self.num_parameters > 1:
-                if xc.dim() < 2 or xc.shape[1] != self.num_parameters:
-                    raise ValueError(
-                        f"{self._get_name()} has {self.num_parameters} channels but input shape is {tuple(x.shape)}; "
-                        "channels are dimension 1"
-                    )
-                p = p.view(1, -1, *([1] * (xc.dim() - 2)))
-            params[n] = p
-        y = spec.fn(xc, **params)
-        return _fix_special(xc, y, None, {}).to(x.dtype)
 
 
 def activation_module_types(name: str) -> tuple[type, ...]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from ..zoo.activation import Activation, _eval, _limits
+from ..zoo.activation import Activation, evaluate
 from ..zoo.activation import is_transformed as transformed  # noqa: F401  (re-exported for the kernels)
 
 
 def value(act: Activation, x: torch.Tensor) -> torch.Tensor:
     """phi(x) with the zoo's conventions."""
-    return act._value(x)
+    return act.value(x)
 
 
 def derivative(act: Activation, x: torch.Tensor) -> torch.Tensor:
@@ -18,7 +18,7 @@ def derivative(act: Activation, x: torch.Tensor) -> torch.Tensor:
     d = act.spec.derivative
     if d is None:
         raise TypeError(f"{act.name} declares no closed-form derivative")
-    return _eval(d, x, act.params, act.spec.limits is not None)
+    return evaluate(d, x, act.params, act.limits_of("derivative"))
 
 
 def check_float(name: str, *tensors: torch.Tensor) -> None:
@@ -39,5 +39,4 @@ def limits4(gate: Activation) -> tuple[list[float], bool]:
     which apply them in their own loops instead of a separate pass."""
     if gate.spec.limits is None:
         return [0.0, 0.0, 0.0, 0.0], False
-    items = tuple(sorted(gate.params.items()))
-    return [*_limits(gate.spec.fn, items), *_limits(gate.spec.derivative, items)], True  # type: ignore[arg-type]
+    return [*gate.limits_of("fn"), *gate.limits_of("derivative")], True  # type: ignore[misc]

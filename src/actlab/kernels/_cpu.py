@@ -23,7 +23,7 @@ If anything fails (no compiler, no ninja, a compile error) :func:`load` logs one
 ``ACTLAB_NO_CPP=1`` forces that fallback without trying.
 
 Conventions (the zoo's): NaN in -> NaN out, and +-inf gives the gate's limits phi(+-inf) and
-phi'(+-inf) -- computed in Python by the zoo (:func:`actlab.zoo.activation._limits`) and passed in,
+phi'(+-inf) -- computed in Python by the zoo (:meth:`actlab.zoo.activation.Activation.limits_of`) and passed in,
 so the C++ code holds no per-activation table of special values.
 """
 

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Literal
 import torch
 import torch.nn.functional as F
 
-from ..zoo.activation import Activation, _compute_dtype
+from ..zoo.activation import Activation, compute_dtype as _compute_dtype
 from . import _cpu
 from ._conventions import check_float, derivative, transformed, value
 

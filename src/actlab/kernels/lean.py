@@ -38,7 +38,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch.autograd.graph import saved_tensors_hooks
 
-from ..zoo.activation import Activation, _compute_dtype, set_dispatch
+from ..zoo.activation import Activation, compute_dtype as _compute_dtype, set_dispatch
 from ._conventions import check_float, derivative, transformed, value
 from .gated import _all_finite, triton_args
 
@@ -117,9 +117,9 @@ def plan(act: Activation) -> Plan:
     except (RuntimeError, TypeError, ValueError):
         return Plan("lean" if act.spec.derivative is not None else "autograd", None, -1, False, False)
     has_d = act.spec.derivative is not None
-    ref_d = (lambda x: derivative(act, x)) if has_d else (lambda x: _grad(lambda t: act._value(t), x)[1])
-    finite = _same(yf, act._value(xf)) and _same(gf, ref_d(xf))
-    special = _same(ys, act._value(xs)) and _same(gs, ref_d(xs))
+    ref_d = (lambda x: derivative(act, x)) if has_d else (lambda x: _grad(lambda t: act.value(t), x)[1])
+    finite = _same(yf, act.value(xf)) and _same(gf, ref_d(xf))
+    special = _same(ys, act.value(xs)) and _same(gs, ref_d(xs))
     if saved <= 1 and finite and special:
         return Plan("native", cand, saved, finite, special)
     if not has_d:
@@ -147,7 +147,7 @@ class LeanFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(x: torch.Tensor, act: Activation, native: Callable | None) -> torch.Tensor:  # type: ignore[override]
-        if native is None or transformed(x):
+        if native is None or torch.compiler.is_compiling() or transformed(x):
             return value(act, x)
         cd = _compute_dtype(x.dtype)
         y = native(x.to(cd))  # half formats: float32 compute, one rounding (the zoo's convention)
@@ -207,6 +207,11 @@ def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
     the input, and is 10-60x faster on CPU than ``grad * phi'(x)`` written in torch ops.  NaN/+-inf
     inputs and functorch transforms take :class:`LeanFunction`, which applies the zoo's conventions.
     """
+    if torch.compiler.is_compiling():
+        # Traced (torch.compile / torch.export): no measured plan, no finiteness check.  The formula
+        # with branch-free conventions is what the compiler fuses into one kernel anyway, and the
+        # closed-form backward keeps the gradients equal to ``derivative``.
+        return LeanFunction.apply(x, act, None) if act.spec.derivative is not None else value(act, x)
     p = plan(act)
     if p.kind == "autograd":
         return value(act, x)

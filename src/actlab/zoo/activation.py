@@ -15,29 +15,52 @@ Numerical conventions kept here, once, for every spec:
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from typing import Any, Callable, Iterable, Mapping
 
 import torch
+import torch.nn as nn
 
 from .spec import ActivationSpec, ParamValue
 
+__all__ = ["Activation", "ActivationModule", "Limits", "apply_conventions", "branch_free", "compute_dtype",
+           "evaluate", "is_transformed", "limits", "set_dispatch", "user_spec"]
+
 _HALF = (torch.float16, torch.bfloat16)
 _FAR = 1e300
+#: |phi(+-1e300)| above this is an infinite limit, below its inverse a zero one (squareplus(-1e300) is
+#: 2e-300, a rounding of the true limit 0, not a limit of its own)
+_BIG = 1e100
+
+#: phi(-inf), phi(+inf)
+Limits = tuple[float, float]
 
 
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype an activation computes in: float32 for the half formats, else ``dtype`` itself."""
     return torch.float32 if dtype in _HALF else dtype
 
 
+def _snap(v: float) -> float:
+    if math.isnan(v) or abs(v) > _BIG:
+        return v if math.isnan(v) else math.copysign(math.inf, v)
+    return math.copysign(0.0, v) if abs(v) < 1 / _BIG else v
+
+
 @functools.lru_cache(maxsize=4096)
-def _limits(fn: Callable[..., Any], items: tuple[tuple[str, ParamValue], ...]) -> tuple[float, float]:
-    """phi(-inf), phi(+inf) found by evaluating at +-1e300 in float64 (|value| > 1e100 means infinite)."""
+def _limits_cached(fn: Callable[..., Any], items: tuple[tuple[str, ParamValue], ...]) -> Limits:
     x = torch.tensor([-_FAR, _FAR], dtype=torch.float64)
     with torch.no_grad():
         y = fn(x, **dict(items)).tolist()
-    return tuple(v if math.isnan(v) or abs(v) < 1e100 else math.copysign(math.inf, v) for v in y)  # type: ignore[return-value]
+    return _snap(y[0]), _snap(y[1])
+
+
+def limits(fn: Callable[..., Any], params: Mapping[str, ParamValue]) -> Limits:
+    """phi(-inf), phi(+inf) of ``fn(x, **params)``, found by evaluating at +-1e300 in float64
+    (|value| > 1e100 is an infinite limit, |value| < 1e-100 a zero one); cached."""
+    return _limits_cached(fn, tuple(sorted(params.items())))
 
 
 def is_transformed(*tensors: torch.Tensor | None) -> bool:
@@ -46,25 +69,31 @@ def is_transformed(*tensors: torch.Tensor | None) -> bool:
     return any(t is not None and wrapped(t) for t in tensors)
 
 
-def _fix_special(x: torch.Tensor, y: torch.Tensor, fn: Callable[..., Any] | None, params: Mapping[str, Any]) -> torch.Tensor:
-    """Apply the NaN and +-inf conventions to ``y = fn(x)``.
+def branch_free(*tensors: torch.Tensor | None) -> bool:
+    """Whether the conventions must be written without data-dependent branches: under
+    ``torch.compile``/``torch.export`` (which trace, so a ``bool(tensor)`` would break the graph) and
+    inside ``torch.func`` transforms (which reject it)."""
+    return torch.compiler.is_compiling() or is_transformed(*tensors)
 
-    On plain tensors the +-inf pass is skipped when there is no infinity (one cheap test); under
-    functorch transforms, which reject data-dependent branches, it is always applied.
+
+def apply_conventions(x: torch.Tensor, y: torch.Tensor, lims: Limits | None) -> torch.Tensor:
+    """``y = phi(x)`` with the zoo's conventions: NaN in -> NaN out, +-inf -> ``lims`` (None: no limits).
+
+    Eager calls on plain tensors skip the +-inf selection when there is no infinity (one cheap
+    test); traced and transformed calls always apply it, as branch-free ``where`` s.
     """
-    if fn is not None and (is_transformed(x) or torch.isinf(x).any()):
-        lo, hi = _limits(fn, tuple(sorted(params.items())))
-        y = torch.where(x == -math.inf, torch.tensor(lo, dtype=y.dtype), y)
-        y = torch.where(x == math.inf, torch.tensor(hi, dtype=y.dtype), y)
+    if lims is not None and (branch_free(x) or bool(torch.isinf(x).any())):
+        y = torch.where(x == -math.inf, lims[0], y)
+        y = torch.where(x == math.inf, lims[1], y)
     return torch.where(torch.isnan(x), x, y)
 
 
-def _eval(fn: Callable[..., Any], x: torch.Tensor, params: Mapping[str, Any], limits: bool) -> torch.Tensor:
-    cd = _compute_dtype(x.dtype)
+def evaluate(fn: Callable[..., Any], x: torch.Tensor, params: Mapping[str, Any], lims: Limits | None) -> torch.Tensor:
+    """``fn(x, **params)`` computed in :func:`compute_dtype`, with :func:`apply_conventions`, cast back."""
+    cd = compute_dtype(x.dtype)
     xc = x.to(cd)
     y = fn(xc, **params)
-    y = _fix_special(xc, y, fn if limits else None, params)
-    return y.to(x.dtype)
+    return apply_conventions(xc, y, lims).to(x.dtype)
 
 
 #: How ``Activation.__call__`` evaluates a pointwise activation.  ``actlab.kernels`` installs its
@@ -86,20 +115,74 @@ def set_dispatch(fn: Callable[["Activation", torch.Tensor], torch.Tensor] | None
     _dispatch, _gated_dispatch = fn, gated
 
 
-class Activation:
-    """A spec with its parameters bound.  Call it on tensors; ``.module()`` gives an ``nn.Module``."""
+def _rebuild(name: str, params: Mapping[str, ParamValue]) -> "Activation":
+    """Unpickle a registered activation: by name, from this process's registry."""
+    from .registry import spec
 
-    __slots__ = ("spec", "params", "_gate")
+    s = spec(name)
+    return Activation(s, s.resolve(params))
+
+
+def _rebuild_user(source: Any) -> "Activation":
+    from .registry import get
+
+    return get(source)
+
+
+class Activation:
+    """A spec with its parameters bound.  Call it on tensors; ``.module()`` gives an ``nn.Module``.
+
+    Pickles by name for registered specs (the registry of the unpickling process rebuilds it), by the
+    user's object for user activations.  The +-inf limits of the forward and of the declared
+    derivatives are found once, here, so a traced call (``torch.compile``, ``torch.export``) reads
+    constants instead of evaluating anything.
+    """
+
+    __slots__ = ("spec", "params", "_gate", "_lims")
 
     def __init__(self, spec: ActivationSpec, params: Mapping[str, ParamValue]):
         self.spec = spec
         self.params: dict[str, ParamValue] = dict(params)
         self._gate: Activation | None = None
+        self._lims: dict[str, Limits | None] = {}
         if spec.kind == "gated":
             from .registry import spec as lookup
 
             gate = lookup(spec.gate)  # type: ignore[arg-type]
             self._gate = Activation(gate, gate.resolve({k: v for k, v in self.params.items()}))
+        else:
+            for which in ("fn", "derivative", "second_derivative"):
+                try:
+                    self.limits_of(which)
+                except Exception:  # noqa: BLE001  (a formula that fails far out fails again, visibly, when called)
+                    self._lims.pop(which, None)
+
+    def limits_of(self, which: str = "fn") -> Limits | None:
+        """(phi(-inf), phi(+inf)) of ``which`` (``"fn"``, ``"derivative"``, ``"second_derivative"``),
+        or None where the spec declares no limits."""
+        if which not in self._lims:
+            f = getattr(self.spec, which)
+            self._lims[which] = limits(f, self.params) if self.spec.limits is not None and f is not None else None
+        return self._lims[which]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        s = self.spec
+        if s.user:
+            if s.source is None:
+                import pickle
+
+                raise pickle.PicklingError(f"{s.name}: a user activation pickles by its function or module, "
+                                           "and this one was not kept")
+            return (_rebuild_user, (s.source,))
+        from .registry import UnknownActivationError, spec as lookup
+
+        try:
+            registered = lookup(s.name) is s
+        except UnknownActivationError:
+            registered = False
+        if registered:
+            return (_rebuild, (s.name, dict(self.params)))
+        return (Activation, (s, dict(self.params)))  # unregistered (an approximant): the spec itself
 
     # -- identity ----------------------------------------------------------------------------
     @property
@@ -149,8 +232,12 @@ class Activation:
         return self.spec.kinks_at(self.params)
 
     # -- evaluation --------------------------------------------------------------------------
-    def _value(self, x: torch.Tensor) -> torch.Tensor:
-        return _eval(self.spec.fn, x, self.params, self.spec.limits is not None)  # type: ignore[arg-type]
+    def value(self, x: torch.Tensor) -> torch.Tensor:
+        """phi(x) by the spec's formula with the zoo's conventions (the reference every fast path is
+        held to; ``act(x)`` may take a faster path with the same values)."""
+        return evaluate(self.spec.fn, x, self.params, self.limits_of("fn"))  # type: ignore[arg-type]
+
+    _value = value
 
     def __call__(self, x: torch.Tensor, b: torch.Tensor | None = None, *, dim: int = -1) -> torch.Tensor:
         """phi(x) for pointwise specs.
@@ -167,7 +254,7 @@ class Activation:
                 b, x = x.chunk(2, dim=dim)
             else:
                 _check_tensor(b, self.name)
-            if _gated_dispatch is not None:
+            if _gated_dispatch is not None and not torch.compiler.is_compiling():
                 y = _gated_dispatch(self, x, b)
                 if y is not None:
                     return y
@@ -176,20 +263,20 @@ class Activation:
             raise TypeError(f"{self.name} is pointwise and takes one tensor")
         if _dispatch is not None:
             return _dispatch(self, x)
-        return self._value(x)
+        return self.value(x)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         """phi'(x): the closed form where the spec declares one, else autograd."""
         self._pointwise("derivative")
         if self.spec.derivative is not None:
-            return _eval(self.spec.derivative, x, self.params, self.spec.limits is not None)
-        return _autograd_derivative(self._value, x, 1)
+            return evaluate(self.spec.derivative, x, self.params, self.limits_of("derivative"))
+        return _autograd_derivative(self.value, x, 1)
 
     def second_derivative(self, x: torch.Tensor) -> torch.Tensor:
         """phi''(x): the closed form where declared, else autograd of the first derivative."""
         self._pointwise("second_derivative")
         if self.spec.second_derivative is not None:
-            return _eval(self.spec.second_derivative, x, self.params, self.spec.limits is not None)
+            return evaluate(self.spec.second_derivative, x, self.params, self.limits_of("second_derivative"))
         return _autograd_derivative(self.derivative, x, 1)
 
     def _pointwise(self, what: str) -> None:
@@ -197,19 +284,212 @@ class Activation:
             raise TypeError(f"{self.name} is a gated unit; {what} is defined for its gate: use .gate.{what}")
 
     # -- torch modules -----------------------------------------------------------------------
-    def module(self, *, learn: bool | Iterable[str] | None = None, num_parameters: int = 1):
-        """An ``nn.Module`` computing this activation (see :class:`actlab.nn.ActivationModule`)."""
-        from ..nn import ActivationModule
-
+    def module(self, *, learn: bool | Iterable[str] | None = None, num_parameters: int = 1) -> "ActivationModule":
+        """An ``nn.Module`` computing this activation (see :class:`ActivationModule`)."""
         return ActivationModule(self, learn=learn, num_parameters=num_parameters)
 
+
+# -- the module form -------------------------------------------------------------------------------
+_ACRONYMS = {"relu": "ReLU", "elu": "ELU", "gelu": "GELU", "silu": "SiLU", "selu": "SELU", "celu": "CELU",
+             "glu": "GLU", "reglu": "ReGLU", "geglu": "GEGLU", "swiglu": "SwiGLU", "prelu": "PReLU"}
+
+
+def _camel(name: str) -> str:
+    return "".join(_ACRONYMS.get(part, part[:1].upper() + part[1:]) for part in name.split("_"))
+
+
+def _far_limits(fn: Callable[..., Any], params: Mapping[str, Any], dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(phi(-inf), phi(+inf)) as tensors for learned (tensor) parameters, shaped like them: ``fn`` at
+    +-1e300 in float64 with the parameters detached (a limit carries no gradient to them), snapped to
+    +-inf/0 as :func:`limits` does.  Branch-free, so it traces."""
+    tensors = [v for v in params.values() if isinstance(v, torch.Tensor)]
+    shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+    p64 = {k: (v.detach().to(torch.float64) if isinstance(v, torch.Tensor) else v) for k, v in params.items()}
+    dev = tensors[0].device
+    out = []
+    for far in (-_FAR, _FAR):
+        v = fn(torch.full(shape, far, dtype=torch.float64, device=dev), **p64)
+        v = torch.where(v.abs() > _BIG, torch.copysign(torch.full_like(v, math.inf), v), v)
+        v = torch.where(v.abs() < 1 / _BIG, v * 0, v)
+        out.append(v.to(dtype))
+    return out[0], out[1]
+
+
+class _SelectLimits(torch.autograd.Function):
+    """The learned form's conventions and input gradient in one step.
+
+    Forward: ``y`` with its +-inf entries replaced by the limits ``lo``/``hi``.  Backward: ``y``
+    gets the gradient at the finite entries (through it the learned parameters get theirs, by
+    autograd of the formula); the input gets ``grad * d`` with ``d`` the closed-form derivative at
+    the finite entries and its limits ``dlo``/``dhi`` at +-inf -- exactly the functional form's
+    backward -- and NaN at NaN inputs.
+    """
+
+    @staticmethod
+    def forward(y: torch.Tensor, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,  # type: ignore[override]
+                d: torch.Tensor, dlo: torch.Tensor, dhi: torch.Tensor) -> torch.Tensor:
+        return torch.where(x == -math.inf, lo, torch.where(x == math.inf, hi, y))
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        _, x, _, _, d, dlo, dhi = inputs
+        ctx.save_for_backward(x, d, dlo, dhi)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:  # type: ignore[override]
+        x, d, dlo, dhi = ctx.saved_tensors
+        gy = torch.where(torch.isinf(x), 0.0, grad)
+        dd = torch.where(x == -math.inf, dlo, torch.where(x == math.inf, dhi, d))
+        gx = torch.where(torch.isnan(x), x, grad * dd)
+        return gy, gx, None, None, None, None, None
+
+
+class ActivationModule(nn.Module):
+    """An activation as an ``nn.Module``.
+
+    Learnable parameters become ``nn.Parameter`` s of shape ``(num_parameters,)``; with
+    ``num_parameters > 1`` the parameter is per channel and broadcast along dimension 1 (the channel
+    dimension of ``(N, C, ...)`` inputs, as ``torch.nn.PReLU``).  Fixed parameters are plain attributes
+    shown in the repr.  Gated units take one tensor (split in halves, the second half gates) or two.
+    A user's ``nn.Module`` (``actlab.get("myacts:LearnableSwish")``) is held as the submodule
+    ``inner``, a fresh copy per module, so its own parameters train, save and load.
+
+    The module pickles, deep-copies and round-trips ``state_dict`` as torch's own modules do, and
+    agrees with the functional form ``act(x)`` everywhere (NaN and +-inf included), learned
+    parameters or not.
+
+    Args:
+        activation: anything :func:`actlab.get` accepts.
+        learn: which learnable parameters to train: ``None`` follows each parameter's default
+            (PReLU's slope learns, Swish's beta does not), ``True``/``False`` all or none, or a
+            collection of names.  For a user's module ``False`` freezes its parameters.
+        num_parameters: 1 for a shared parameter, or the number of channels.
+    """
+
+    def __init__(self, activation: Any = "relu", *, learn: bool | Iterable[str] | None = None, num_parameters: int = 1):
+        super().__init__()
+        from .registry import get
+
+        act = get(activation)
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 1:
+            raise ValueError(f"num_parameters must be a positive integer, got {num_parameters!r}")
+        self.activation = act
+        self.num_parameters = num_parameters
+        learnable = [p.name for p in act.spec.params if p.learnable]
+        if learn is None:
+            chosen = [p.name for p in act.spec.params if p.learn_by_default]
+        elif learn is True:
+            chosen = learnable
+        elif learn is False:
+            chosen = []
+        else:
+            chosen = list(learn)
+            for n in chosen:
+                if n not in learnable:
+                    raise ValueError(f"{act.spec.name} cannot learn {n!r}: learnable parameters are {learnable or 'none'}")
+        if num_parameters > 1 and not chosen:
+            raise ValueError(f"num_parameters={num_parameters} needs a learnable parameter; {act.name} learns none")
+        self._learned = tuple(chosen)
+        self._default_learned = learn is None
+        for n in chosen:
+            value = float(act.params[n])
+            self.register_parameter(n, nn.Parameter(torch.full((num_parameters,), value)))
+        source = act.spec.source if act.spec.user else None
+        if isinstance(source, nn.Module):
+            self.inner = copy.deepcopy(source)
+            if learn is False:
+                self.inner.requires_grad_(False)
+
+    def _get_name(self) -> str:
+        s = self.activation.spec
+        if s.user:
+            return f"ActivationModule[{self.activation.name}]"
+        return s.torch_module or _camel(s.name)
+
+    def extra_repr(self) -> str:
+        """As torch's: the constructor's arguments (``PReLU(num_parameters=1)``, ``ELU(alpha=1.0)``)."""
+        parts = [f"{k}={v!r}" for k, v in self.activation.params.items() if k not in self._learned]
+        if self._learned:
+            parts.append(f"num_parameters={self.num_parameters}")
+            if not self._default_learned:
+                parts.append(f"learn={list(self._learned)!r}")
+        return ", ".join(parts)
+
+    def forward(self, x: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+        if "inner" in self._modules:
+            return self._user(x, b)
+        if not self._learned:
+            return self.activation(x, b) if b is not None else self.activation(x)
+        act = self.activation
+        _check_tensor(x, act.name)
+        if act.is_gated:
+            if b is None:
+                if x.shape[-1] % 2:
+                    raise ValueError(f"{act.name}: dimension -1 has odd size {x.shape[-1]}; cannot split in halves")
+                b, x = x.chunk(2, dim=-1)
+            return self._learned_pointwise(act.gate.spec, x) * b
+        if b is not None:
+            raise TypeError(f"{act.name} is pointwise and takes one tensor")
+        return self._learned_pointwise(act.spec, x)
+
+    def _user(self, x: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+        """The user's module on its own parameters, with the functional form's conventions."""
+        _check_tensor(x, self.activation.name)
+        if b is not None:
+            raise TypeError(f"{self.activation.name} is pointwise and takes one tensor")
+        inner = self.inner
+
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            y = inner(t)
+            if not isinstance(y, torch.Tensor):
+                raise TypeError(f"user activation {type(inner).__name__} returned {type(y).__name__}, not a Tensor")
+            return y
+
+        return evaluate(fn, x, {}, None)
+
+    def _learned_pointwise(self, spec: ActivationSpec, x: torch.Tensor) -> torch.Tensor:
+        """phi(x; learned parameters) with the functional form's conventions, written branch-free (it
+        traces): the formula sees only finite inputs (the double ``where``, so the branch not taken
+        cannot put inf/NaN into the gradients), +-inf get the limits at the current parameter values
+        and, in backward, the derivative's limits; NaN gives NaN, value and gradient."""
+        cd = compute_dtype(x.dtype)
+        xc = x.to(cd)
+        params: dict[str, Any] = dict(self.activation.params)
+        for n in self._learned:
+            p = getattr(self, n).to(cd)
+            if self.num_parameters > 1:
+                if xc.dim() < 2 or xc.shape[1] != self.num_parameters:
+                    raise ValueError(
+                        f"{self._get_name()} has {self.num_parameters} channels but input shape is {tuple(x.shape)}; "
+                        "channels are dimension 1"
+                    )
+                p = p.view(1, -1, *([1] * (xc.dim() - 2)))
+            params[n] = p
+        assert spec.fn is not None
+        if spec.limits is None:
+            y = spec.fn(xc, **params)
+            return torch.where(torch.isnan(xc), xc, y).to(x.dtype)
+        safe = torch.where(torch.isfinite(xc), xc, torch.zeros((), dtype=cd, device=xc.device))
+        lo, hi = _far_limits(spec.fn, params, cd)
+        if spec.derivative is not None:
+            # the input's gradient is the closed form (as the functional form's backward), so the formula
+            # here only carries the parameters' gradients
+            fixed = {k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in params.items()}
+            y = spec.fn(safe.detach(), **params)
+            d = spec.derivative(safe.detach(), **fixed)
+            dlo, dhi = _far_limits(spec.derivative, params, cd)
+        else:  # no closed form: autograd of the formula; the +-inf entries get gradient 0
+            y = spec.fn(safe, **params)
+            d = dlo = dhi = torch.zeros((), dtype=cd, device=xc.device)
+        y = _SelectLimits.apply(y, xc, lo, hi, d, dlo, dhi)
+        return torch.where(torch.isnan(xc), xc, y).to(x.dtype)
 
 
 def _autograd_derivative(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, _order: int) -> torch.Tensor:
     """d f / dx by autograd; keeps the graph when ``x`` requires grad (so it can be differentiated again)."""
     keep = x.requires_grad and torch.is_grad_enabled()
     with torch.enable_grad():
-        xc = x.to(_compute_dtype(x.dtype)) if keep else x.detach().to(_compute_dtype(x.dtype)).requires_grad_(True)
+        xc = x.to(compute_dtype(x.dtype)) if keep else x.detach().to(compute_dtype(x.dtype)).requires_grad_(True)
         y = f(xc)
         if not y.requires_grad:  # f does not depend on x (piecewise constant)
             return torch.zeros_like(x)
@@ -282,4 +562,5 @@ def user_spec(fn: Callable[..., Any]) -> ActivationSpec:
         fn=forward,
         limits=None,
         user=True,
+        source=fn,
     )

@@ -173,6 +173,9 @@ class ActivationSpec:
     #: for user callables: a hash of the code (and of a module's parameters), so stored results of an
     #: edited function are never mistaken for the old one's (see ``Activation.name``)
     fingerprint: str = field(default="", compare=False)
+    #: for user callables: the user's function or ``nn.Module`` itself (what an ``Activation`` pickles
+    #: by, and what ``.module()`` copies so a module's own parameters train)
+    source: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name != self.name.lower():
