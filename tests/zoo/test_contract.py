@@ -31,6 +31,14 @@ VARIANTS = {
     "softplus": [{"beta": 2.0}], "hill": [{"n": 0.5, "K": 2.0}, {"n": 4.0, "K": 0.5}],
     "gelu": [{"approximate": "tanh"}], "silu": [{"beta": 1.702}], "hardtanh": [{"min_val": -2.0, "max_val": 0.5}],
     "sin": [{"w0": 3.0}], "squareplus": [{"b": 0.5}], "softshrink": [{"lambd": 1.0}], "prelu": [{"negative_slope": -0.5}],
+    "rrelu": [{"lower": 0.0, "upper": 0.5}], "threshold": [{"threshold": 0.0, "value": 0.0}, {"threshold": -1.0, "value": -2.0}],
+    "relu_power": [{"k": 2.5}, {"k": 1.0}], "star_relu": [{"scale": 1.0, "bias": 0.0}], "smelu": [{"beta": 0.5}],
+    "penalized_tanh": [{"a": 0.5}], "isru": [{"alpha": 3.0}], "isrlu": [{"alpha": 0.5}], "dyt": [{"alpha": 2.0}],
+    "xielu": [{"alpha_p": 0.3, "alpha_n": 0.2}], "soft_exponential": [{"alpha": 0.5}], "snake": [{"a": 2.0}],
+    "acon_c": [{"p1": 1.0, "p2": 0.25, "beta": 2.0}, {"p1": 1.0, "p2": -1.0}],
+    "srelu": [{"t_left": 0.0, "a_left": 0.0, "t_right": 2.0, "a_right": 1.0}],
+    "apl": [{"a1": 0.0, "a2": 0.3, "b2": 1.0}], "pau": [{"a0": 0.02, "b1": 0.5}],
+    "kan_spline": [{"c2": 0.3, "c5": -0.2, "c8": 0.5}, {"w_base": 0.0, "c3": 1.0, "c6": -0.5}],
 }
 CASES = [(s, {}) for s in POINTWISE] + [(s, p) for s in POINTWISE for p in VARIANTS.get(s.name, [])]
 case_ids = [s.name + ("" if not p else str(sorted(p.items()))) for s, p in CASES]
@@ -214,7 +222,10 @@ def test_declared_properties_hold(spec, params):
     assert P.monotone == bool((dy >= -1e-12).all()), "monotone"
     # convex: slopes of chords non-decreasing (on a uniform sub-grid to avoid spacing effects)
     u = torch.linspace(-20, 20, 8001, dtype=torch.float64)
-    u = torch.sort(torch.cat([u, torch.tensor([k for k in act.kinks if -20 < k < 20], dtype=torch.float64)])).values
+    ks = torch.tensor([k for k in act.kinks if -20 < k < 20], dtype=torch.float64)
+    if ks.numel():  # a grid point 1e-15 from a kink makes a chord slope of rounding noise: drop it
+        u = u[(u[:, None] - ks[None, :]).abs().min(dim=1).values > 1e-9]
+    u = torch.sort(torch.cat([u, ks])).values
     s = torch.diff(act(u)) / torch.diff(u)
     assert P.convex == bool((torch.diff(s) >= -1e-9).all()), "convex"
     assert P.bounded_below == bool(y.min() > -100), "bounded_below"
@@ -271,7 +282,9 @@ def test_learnable_parameters_receive_gradients(spec):
     m = act.module(learn=True)
     names = [p.name for p in spec.params if p.learnable]
     assert sorted(n for n, _ in m.named_parameters()) == sorted(names)
-    x = torch.linspace(-3, 3, 50)
+    # an asymmetric probe: on a symmetric one the gradient of an odd φ's even-symmetric parameters
+    # (PAU's b1 at its odd default) cancels exactly, which says nothing about gradient flow
+    x = torch.linspace(-3, 2.5, 50)
     if act.is_gated:
         x = torch.randn(4, 10, generator=torch.Generator().manual_seed(0))
     m(x).square().sum().backward()
