@@ -486,6 +486,30 @@ def test_a_hard_stop_of_a_ray_sweep_cancels_its_tasks_and_shuts_its_cluster_down
     assert Store(tmp_path / "r.db", readonly=True).records() == []
 
 
+def _cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_kill_9_of_a_ray_driver_takes_its_local_cluster_with_it(tmp_path, runs):
+    """Ray's agents (DashboardAgent, RuntimeEnvAgent) outlived a SIGKILLed driver by more than 45 s; the
+    sweep's reaper kills every process the driver's local cluster started."""
+    pytest.importorskip("ray")
+    log = tmp_path / "log"
+    r = runs(tmp_path, "engine_toy:SLOW", "--seeds", 2, "-j", 2, "-q", "--backend", "ray", "--store",
+             tmp_path / "r.db", TOY_LOG=log, TOY_SLEEP=60, RAY_USAGE_STATS_ENABLED=0)
+    _until(lambda: _log(log), 120, "a Ray task training")
+    agents = _until(lambda: [p for p in _session(r.pid) if b"Agent" in _cmdline(p)], 20, "Ray's agents")
+    time.sleep(1.5)  # the reaper records the cluster's processes once a second
+    cluster = _session(r.pid)
+    assert len(cluster) >= 4, cluster  # gcs, raylet, the agents, the workers
+    os.kill(r.pid, signal.SIGKILL)
+    r.wait(10)
+    _until(lambda: not any(_stat(p) for p in cluster), 15, f"Ray's processes {cluster} (agents {agents}) to end")
+
+
 def test_tour_and_evaluate_stop_the_same_way(tmp_path, monkeypatch):
     """``actlab tour``/``evaluate`` run their studies through ``run_studies``: a stop stores the unit in
     flight and raises Interrupted with the one ``stopped:`` line over every study of the call."""
