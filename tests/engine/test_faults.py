@@ -317,6 +317,53 @@ def test_a_full_disk_is_one_true_line_exit_2_and_no_trained_unit_vanishes(tmp_pa
     assert len(recs) + lost == len(_log(log))  # every trained unit is stored or counted as lost
 
 
+def test_a_store_whose_file_system_turns_read_only_mid_sweep_is_one_true_line_exit_2(tmp_path, cli, monkeypatch):
+    """A kernel remounts a failing disk read-only under open files (``errors=remount-ro``); a test cannot
+    (``mount -o remount,ro`` refuses while the store is open for writing), so the fault is injected where
+    it arrives: after two stored units every write fails as SQLite reports EROFS ("disk I/O error") and
+    the folder's file system reports ST_RDONLY.  The sweep must name that cause, exit 2, keep every
+    stored record whole and count the trained units it could not store."""
+    import sqlite3 as _sqlite3
+
+    from actlab.engine import store as store_mod
+
+    db, log = tmp_path / "r.db", tmp_path / "log"
+    monkeypatch.setenv("TOY_LOG", str(log))
+    puts = []
+    real_put, real_transaction, real_statvfs = store_mod.Store.put, store_mod.Store._transaction, os.statvfs
+
+    def put(self, records):
+        records = list(records)
+        if any(r.status == "done" for r in records):
+            puts.append(len(records))
+        return real_put(self, records)
+
+    def transaction(self, conn, body):
+        if len(puts) > 2:
+            raise _sqlite3.OperationalError("disk I/O error")
+        return real_transaction(conn, body)
+
+    class ReadOnly:
+        def __init__(self, st):
+            self._st = st
+
+        def __getattr__(self, k):
+            return os.ST_RDONLY | self._st.f_flag if k == "f_flag" else getattr(self._st, k)
+
+    monkeypatch.setattr(store_mod.Store, "put", put)
+    monkeypatch.setattr(store_mod.Store, "_transaction", transaction)
+    monkeypatch.setattr(store_mod.os, "statvfs", lambda p: ReadOnly(real_statvfs(p)) if len(puts) > 2 else real_statvfs(p))
+    res = cli("run", "engine_toy:SLOW", "--seeds", 12, "-j", 1, "-q", "--store", db)
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "is on a read-only file system" in lines[0] and "Traceback" not in res.output, lines
+    monkeypatch.undo()
+    lost = int(m.group(1)) if (m := LOST.search(lines[0])) else 0
+    recs = _stored(db)
+    assert len(recs) >= 2 and all(x.status == "done" and x.metrics for x in recs)
+    assert len(recs) + lost == len(_log(log)), (len(recs), lost, len(_log(log)))
+
+
 def test_a_store_locked_mid_sweep_is_one_line_exit_2_and_counts_what_it_lost(tmp_path, runs):
     db, log = tmp_path / "r.db", tmp_path / "log"
     r = runs(tmp_path, "engine_toy:SLOW", "--seeds", 12, "-j", 1, "-q", "--store", db, TOY_LOG=log, TOY_SLEEP=0.3,
