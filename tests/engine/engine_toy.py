@@ -20,7 +20,9 @@ huge ``lr`` really diverges).  Every unit appends ``arm seed`` to ``$TOY_LOG`` w
 * ``EXACT`` (T03): a deterministic profile (``seeds=None``) with an ``exact`` part (no training);
 * ``PLANTED`` (T04): a tuned toy whose tuning metric is a known table of (arm, lr, seed) (no training);
 * ``WITHIN`` (T05): the same, judged as a within-unit part: no baseline, one control;
-* ``POLICIES`` (T06): ``PLANTED`` under two named policies, tuned (deciding) and shared (descriptive).
+* ``POLICIES`` (T06): ``PLANTED`` under two named policies, tuned (deciding) and shared (descriptive);
+* ``HALVES`` (T07): a theory half (cell ``half=theory``: one deterministic unit per arm, an exact part)
+  beside a tuned experiment half (``PLANTED`` 's table) in one study.
 """
 
 from __future__ import annotations
@@ -181,3 +183,21 @@ POLICIES = Study(id="T06", claim="tuning picks the best mean validation score, b
                  hyper={"tuned": Tuned(grid={"lr": LRS}, metric="val_score", seeds=(1000, 1001)),
                         "shared": Shared({"lr": 1e-1})})
 
+
+# -- a theory half beside an experiment half ------------------------------------------------------
+def run_halves(config: Config, units: Sequence[UnitSpec]) -> list[Result]:
+    if units[0].cell.get("half") == "theory":
+        return run_exact(config, units)
+    return run_planted(config, units)
+
+
+HALVES = Study(id="T07", claim="silu(1) = sigmoid(1), and tuning picks the best mean score (toy)",
+               kind="theory + experiment", profiles=_profiles(Config(), seeds=2, full_seeds=2), run=run_halves,
+               cells=lambda c: [{"half": "theory"}, {"half": "experiment"}],
+               parts=[Part("silu(1) = sigmoid(1)", "value_at_1", rule="exact", target=1 / (1 + math.exp(-1)),
+                           delta=1e-6, why="float32 rounding of a value near 0.73 is below 1e-7",
+                           cell={"half": "theory"}),
+                      Part("silu: higher test score", "test_score", delta=0.01, why=WHY, primary=True,
+                           cell={"half": "experiment"})],
+               baseline="relu", compared=("silu",), max_batch=4, doc=__doc__ or "",
+               hyper=Tuned(grid={"lr": LRS}, metric="val_score", seeds=(1000, 1001)))

@@ -186,3 +186,34 @@ def test_a_tuned_optimum_at_the_grid_edge_is_noted():
     notes = judge(s, recs, "full")["notes"]
     assert any("largest lr" in n and "relu" in n for n in notes)
     assert not any("silu" in n for n in notes if "grid" in n)  # silu's optimum is inside the grid
+
+
+def test_a_theory_half_is_one_deterministic_unit_per_arm_beside_a_seeded_tuned_half(tmp_path):
+    """Cells with ``half=theory`` are computed once per arm (seed -1, no tuning, no fake seeds) and judged
+    by their exact part; the experiment half of the same study is tuned and seeded as declared."""
+    import json as _json
+
+    from actlab.engine import Store, run_sweep
+    from actlab.engine.sweep import plan_sweep
+    from actlab.engine.verdicts import verdict as _verdict
+
+    import engine_toy
+
+    plan = plan_sweep(engine_toy.HALVES, "quick")
+    theory = [u for u in plan.fixed if _json.loads(u.cell).get("half") == "theory"]
+    assert sorted((u.arm, u.seed, u.hyper) for u in theory) == [("relu", -1, "{}"), ("silu", -1, "{}")]
+    assert all(_json.loads(u.cell).get("half") == "experiment" for u in plan.tune_units)
+    assert len(plan.tune_units) == 2 * 3 * 2 and plan.total == 2 + 12 + 2 * 2  # theory + tuning + main
+    with Store(tmp_path / "s.db") as db:
+        s = run_sweep(engine_toy.HALVES, "quick", store=db, jobs=1)
+        assert (s.total, s.failed) == (plan.total, 0)
+        v = _verdict(engine_toy.HALVES, "quick", db.records("T07"))
+    exact, sup = v["parts"]
+    assert [c["arm"] for c in exact["contrasts"]] == ["silu"] and exact["status"] == "supported"
+    assert exact["contrasts"][0]["estimate"] == pytest.approx(1 / (1 + math.exp(-1)), abs=1e-6)
+    # the experiment half was tuned (relu 1e-2, silu 1e-3: PLANTED's table) and trained on seeds 0, 1:
+    # scores -|log10(lr) + 2| + 0.01 seed, so silu - relu is exactly -1 on each seed
+    assert sup["contrasts"][0]["estimate"] == pytest.approx(-1.0, abs=1e-12) and sup["contrasts"][0]["n"] == 2
+    hyper = v["hyper"][canonical({"half": "experiment"})]
+    assert {a: h["lr"] for a, h in hyper.items()} == engine_toy.BEST
+    assert v["seeds"] == [0, 1] and v["deterministic_units"] == 2

@@ -298,7 +298,10 @@ class Study:
             that returns an iterator instead has each unit stored as soon as it is yielded.
         parts: the pre-registered estimands; exactly one is ``primary``.
         baseline, compared: the claim's arms; ``controls`` are descriptive arms run by default.
-        cells: ``cells(config) -> list[dict]`` design factors (default: one cell ``{}``).
+        cells: ``cells(config) -> list[dict]`` design factors (default: one cell ``{}``).  A cell with
+            ``"half": "theory"`` is the claim's theory half inside the same study: a deterministic
+            computation, one unit per arm with seed ``-1`` (never fake seeds), no tuning, judged by
+            ``exact`` parts whose ``cell`` selects it; the other cells are seeded as the profile says.
         hyper: the hyper-parameter policy (:class:`Shared` or :class:`Tuned`), ``{name: policy}`` to run several
             (each evaluated cell gets the factor ``policy``: report both where a claim is about speed or
             stability), or ``hyper(config)`` returning either.
@@ -406,10 +409,22 @@ class Study:
             raise ValueError(f"study {self.id}: hyper must be Shared, Tuned or {{name: Shared | Tuned}}")
         return dict(p)
 
+    @staticmethod
+    def is_theory(cell: Mapping[str, Any]) -> bool:
+        """Whether ``cell`` is a theory half: deterministic units (seed -1), no hyper-parameter policy."""
+        return cell.get("half") == "theory"
+
     def plan_cells(self, config: Any) -> list[tuple[dict[str, Any], Any]]:
-        """``(cell, policy)`` for every evaluated cell: the design crossed with named policies (factor ``policy``)."""
+        """``(cell, policy)`` for every evaluated cell: the design crossed with named policies (factor ``policy``);
+        a theory cell is computed once, under :class:`Shared` with no values."""
         pols = self.policies(config)
-        return [({**c, "policy": name} if name else dict(c), pol) for c in self.design(config) for name, pol in pols.items()]
+        out: list[tuple[dict[str, Any], Any]] = []
+        for c in self.design(config):
+            if self.is_theory(c):
+                out.append((dict(c), Shared()))
+                continue
+            out += [({**c, "policy": name} if name else dict(c), pol) for name, pol in pols.items()]
+        return out
 
     def describe_policy(self, config: Any) -> dict[str, Any]:
         pols = self.policies(config)

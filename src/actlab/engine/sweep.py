@@ -539,7 +539,8 @@ class Plan:
 
     @property
     def total(self) -> int:
-        return len(self.tune_units) + len(self.cells) * len(self.arms) * len(self.seeds)
+        return len(self.tune_units) + sum(len(self.arms) * (1 if self.study.is_theory(c) else len(self.seeds))
+                                          for c, _ in self.cells)
 
     def main_units(self, cell: dict[str, Any], point: dict[str, Any], canon: str, a_ref: str) -> list[Unit]:
         return [Unit(self.study.id, self.ref, self.config_hash, canonical(cell), canonical(point), canon, a_ref, s,
@@ -585,7 +586,7 @@ def plan_sweep(study: Study, profile: str, *, activations: Sequence[Any] | None 
                                     a_ref, s, fp) for point in pol.points() for s in pol.seeds]
             else:
                 fixed += [Unit(study.id, sref, h, canonical(cell), canonical(dict(pol.values)), canon, a_ref, s, fp)
-                          for s in seed_list]
+                          for s in ([-1] if study.is_theory(cell) else seed_list)]
     return Plan(study, profile, config, h, fp, sref, arms, seed_list, cells, tune_units, fixed)
 
 

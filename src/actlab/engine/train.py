@@ -83,12 +83,22 @@ def _indices(seed: int, n: int, sched: Schedule) -> torch.Tensor:
     return torch.randint(0, n, (sched.steps, sched.batch_size), generator=g)
 
 
+#: ``probe(model, step) -> (metrics, arrays)``: what a study measures inside a model during training
+Probe = Callable[[nn.Module, int], "tuple[dict[str, float], dict[str, object]]"]
+
+
 def train(models: Sequence[nn.Module], seeds: Sequence[int], task, scheds: Sequence[Schedule] | Schedule, *,
-          phase: str = "main", prefix: str = "") -> list[Result]:
+          phase: str = "main", prefix: str = "", probe: Probe | None = None,
+          probe_at: Sequence[int] = ()) -> list[Result]:
     """Train each model on ``task`` (its own seed and schedule); results in the order given.
 
     Models that stack and share a schedule train as one ensemble; the grouping is for speed only (see
     the module docstring).  ``phase="tune"`` skips the test split.
+
+    ``probe`` (a study's measurement inside the model: per-layer statistics, dead units, gradients) is
+    called with each model -- an ordinary module holding the current weights, whatever the grouping --
+    before the steps in ``probe_at`` (0: at initialisation) and after the last step; its metrics and
+    arrays are stored as ``<name>@<step>``.  A probe runs on a copy and never changes training.
     """
     if phase not in ("main", "tune"):
         raise ValueError(f"phase must be 'main' or 'tune', got {phase!r}")
@@ -104,10 +114,11 @@ def train(models: Sequence[nn.Module], seeds: Sequence[int], task, scheds: Seque
     for key, idx in groups.items():
         if key[0] == "alone":
             i = idx[0]
-            res = _loop([models[i]], [seeds[i]], task, scheds[i], phase, prefix, stacked=False)
+            res = _loop([models[i]], [seeds[i]], task, scheds[i], phase, prefix, stacked=False, probe=probe,
+                        probe_at=probe_at)
         else:
             res = _loop([models[i] for i in idx], [seeds[i] for i in idx], task, scheds[idx[0]], phase, prefix,
-                        stacked=True)
+                        stacked=True, probe=probe, probe_at=probe_at)
         for i, r in zip(idx, res):
             out[i] = r
     return out  # type: ignore[return-value]
@@ -124,10 +135,27 @@ class _Single(nn.Module):
         return self.model(x[0]).unsqueeze(0)
 
 
+def _probe(net: nn.Module, stacked: bool, E: int, probe: Probe, step: int, prefix: str,
+           metrics: list[dict[str, float]], arrays: list[dict[str, object]]) -> None:
+    import copy
+
+    for e in range(E):
+        model = net.unstack(e) if stacked else copy.deepcopy(net.model)
+        was = torch.is_grad_enabled()
+        with seeded(seed_for(step, "probe")):  # a probe that draws (dropout, a subsample) draws the same
+            m, a = probe(model, step)
+        torch.set_grad_enabled(was)
+        metrics[e].update({f"{prefix}{k}@{step}": float(v) for k, v in m.items()})
+        arrays[e].update({f"{prefix}{k}@{step}": v for k, v in a.items()})
+
+
 def _loop(models: Sequence[nn.Module], seeds: Sequence[int], task, sched: Schedule, phase: str, prefix: str,
-          stacked: bool) -> list[Result]:
+          stacked: bool, probe: Probe | None = None, probe_at: Sequence[int] = ()) -> list[Result]:
     net: nn.Module = Ensemble(models) if stacked else _Single(models[0])
     E = len(models)
+    pm: list[dict[str, float]] = [{} for _ in range(E)]
+    pa: list[dict[str, object]] = [{} for _ in range(E)]
+    at = {int(s) for s in probe_at if 0 <= int(s) < sched.steps} if probe is not None else set()
     idx = torch.stack([_indices(s, task.n_train, sched) for s in seeds], 1)  # (steps, E, B)
     opt = torch.optim.Adam(net.parameters(), lr=sched.lr, weight_decay=sched.weight_decay)
 
@@ -140,6 +168,8 @@ def _loop(models: Sequence[nn.Module], seeds: Sequence[int], task, sched: Schedu
     diverged: list[int | None] = [None] * E
     run = torch.zeros(E)
     for t in range(sched.steps):
+        if t in at:
+            _probe(net, stacked, E, probe, t, prefix, pm, pa)
         x, y = task.batch(idx[t])
         per = task.loss(net(x), y)  # (E,): each model's mean loss; their sum gives each its own gradient
         opt.zero_grad(set_to_none=True)
@@ -150,7 +180,9 @@ def _loop(models: Sequence[nn.Module], seeds: Sequence[int], task, sched: Schedu
             n_in = (t % sched.eval_every) + 1
             mean_loss = (run / n_in).tolist()
             run = torch.zeros(E)
+            net.eval()  # BatchNorm's running statistics, not the evaluation set's, and no update of them
             ev = {k: v.tolist() for k, v in task.evaluate(forward, "val").items()}
+            net.train()
             for e in range(E):
                 if diverged[e] is not None:
                     continue
@@ -162,9 +194,16 @@ def _loop(models: Sequence[nn.Module], seeds: Sequence[int], task, sched: Schedu
                     diverged[e] = t + 1
             if all(d is not None for d in diverged):
                 break
+    if probe is not None:
+        _probe(net, stacked, E, probe, t + 1, prefix, pm, pa)
+    net.eval()
     test = {k: v.tolist() for k, v in task.evaluate(forward, "test").items()} if phase == "main" else {}
-    return [_summarise(e, sched, task, steps[e], {k: c[e] for k, c in curves.items()}, loss_curve[e],
-                       {k: v[e] for k, v in test.items()}, diverged[e], prefix) for e in range(E)]
+    out = [_summarise(e, sched, task, steps[e], {k: c[e] for k, c in curves.items()}, loss_curve[e],
+                      {k: v[e] for k, v in test.items()}, diverged[e], prefix) for e in range(E)]
+    for e, r in enumerate(out):
+        r.metrics.update(pm[e])
+        r.arrays.update(pa[e])
+    return out
 
 
 def _summarise(e: int, sched: Schedule, task, steps: list[int], val: dict[str, list[float]], loss: list[float],

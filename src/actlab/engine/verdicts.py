@@ -185,7 +185,7 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
     ``records``: one config and one fingerprint (the caller picks them: :func:`verdict`).
     """
     prof = study.profile(profile)
-    seeds = set(range(prof.seeds)) if prof.seeds is not None else {-1}
+    seeds = set(range(prof.seeds)) | {-1} if prof.seeds is not None else {-1}  # -1: a theory half's units
     main = [r for r in records if _is_main(r)]
     judged = [r for r in main if r.seed in seeds]
     claim_arms = {study.baseline, *study.compared, *(a for p in study.parts for a in (p.baseline, *p.compared) if a)}
@@ -246,7 +246,8 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
         "label": SMOKE_LABEL if prof.smoke else "evidence",
         "status": status, "config_hash": records[0].config_hash if records else config_hash(study.id, prof.config),
         "fingerprint": records[0].fingerprint if records else "",
-        "seeds": sorted(seeds & {r.seed for r in judged}), "pre_registered_seeds": prof.seeds,
+        "seeds": sorted(seeds & {r.seed for r in judged} - ({-1} if prof.seeds is not None else set())),
+        "pre_registered_seeds": prof.seeds, "deterministic_units": sum(r.seed == -1 for r in judged),
         "primary": head["name"], "metric": head["metric"], "direction": head["direction"], "baseline": head["baseline"],
         "compared": head["compared"], "headline": head["contrasts"],
         "parts": part_rows, "descriptive": extras,
