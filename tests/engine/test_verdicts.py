@@ -217,3 +217,44 @@ def test_a_theory_half_is_one_deterministic_unit_per_arm_beside_a_seeded_tuned_h
     hyper = v["hyper"][canonical({"half": "experiment"})]
     assert {a: h["lr"] for a, h in hyper.items()} == engine_toy.BEST
     assert v["seeds"] == [0, 1] and v["deterministic_units"] == 2
+
+
+def test_declared_figures_get_their_series_computed_from_the_judged_records():
+    """A factor figure: mean and t interval over seeds per (arm, level); a layers figure: per layer, per arm
+    and level; failed/diverged units, undeclared seeds and other cells stay out."""
+    import dataclasses
+
+    from actlab.engine import Figure
+
+    figs = (Figure("m vs depth", "m", x="depth", logx=True), Figure("per-layer var", "var", kind="layers", x="depth"),
+            Figure("only depth 2", "m", x="depth", cell={"depth": 2}))
+    s = dataclasses.replace(study([Part("higher m", "m", delta=0.5, why="test", primary=True, cell={"depth": 2})]),
+                            figures=("metric", *figs))
+    rng = np.random.default_rng(3)
+    recs, want = [], {}
+    for d in (2, 8):
+        for a in ("relu", "silu"):
+            vals = list(rng.normal(d, 1, 6))
+            want[(a, d)] = vals
+            for seed, v in enumerate(vals):
+                r = rec(a, seed, {"m": v}, {"depth": d})
+                r.arrays = {"var": [v * (i + 1) for i in range(d // 2)]}
+                recs.append(r)
+    recs.append(rec("relu", 9, {"m": 1e9}, {"depth": 2}))  # a seed beyond the profile's six: not judged
+    recs.append(rec("silu", 1, {"m": -1e9}, {"depth": 8}, status="diverged"))
+    v = judge(s, recs, "full")
+    f0, f1, f2 = v["figures"]
+    assert (f0["kind"], f0["x"], f0["y"], f0["logx"], f0["xlabel"]) == ("factor", "depth", "m", True, "depth")
+    silu = next(x for x in f0["series"] if x["arm"] == "silu")
+    assert silu["x"] == [2, 8] and silu["n"] == [6, 6]
+    for i, d in enumerate((2, 8)):
+        m, lo, hi = decide.mean_ci(want[("silu", d)])
+        assert (silu["mean"][i], silu["lo"][i], silu["hi"][i]) == pytest.approx((m, lo, hi), abs=1e-12)
+    lines = {(x["arm"], x["level"]): x for x in f1["series"]}
+    assert set(lines) == {(a, d) for a in ("relu", "silu") for d in (2, 8)} and lines[("relu", 8)]["x"] == [0, 1, 2, 3]
+    assert lines[("relu", 8)]["mean"][3] == pytest.approx(4 * np.mean(want[("relu", 8)]), abs=1e-12)
+    assert lines[("silu", 2)]["label"] == "silu, depth 2" and f1["xlabel"].startswith("layer")
+    assert all(x["x"] == [2] for x in f2["series"])
+    json.dumps(v, allow_nan=False)
+    with pytest.raises(ValueError, match="names its design factor"):
+        Figure("bad", "m")

@@ -32,7 +32,7 @@ def judged_records(study, store_path: Optional[Path], shipped: bool) -> list:
     if path.exists():
         try:
             with Store(path, readonly=True) as db:
-                own = db.records(study.id, curves=False, arrays=False)
+                own = db.records(study.id, curves=False, arrays=study.needs_arrays)
         except StoreError as e:
             fail(str(e))
     elif store_path is not None and not shipped:
@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
         from ..engine.verdicts import verdict
 
         v = verdict(study, profile, db.records(study.id, summary.config_hash, summary.fingerprint, curves=False,
-                                               arrays=False))
+                                               arrays=study.needs_arrays))
         out.append({"summary": summary.to_json(), "verdict": v})
         if not json_:
             console.print(f"[bold]{study.id}[/] ({profile}): {summary.total} units ({summary.skipped} already stored, "

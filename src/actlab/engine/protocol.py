@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-__all__ = ["Part", "Profile", "Record", "Result", "Shared", "Study", "Tuned", "UnitSpec", "canonical", "config_dict",
+__all__ = ["Figure", "Part", "Profile", "Record", "Result", "Shared", "Study", "Tuned", "UnitSpec", "canonical", "config_dict",
            "config_hash", "RULES"]
 
 STATUSES = ("done", "diverged", "failed")
@@ -188,6 +188,44 @@ class Tuned:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A figure a study declares; the engine computes its series into the verdict, the report draws them.
+
+    * ``kind="factor"``: the mean and 95 % CI over the judged seeds of metric ``y`` per arm, against the
+      levels of design factor ``x`` (dead fraction vs depth, gradient noise vs slope, steps vs input range);
+    * ``kind="layers"``: a per-layer array ``y`` (a unit's ``arrays[y]``, one number per layer) averaged
+      over seeds per arm against the layer index, one line per arm and, when ``x`` names a factor, per
+      level of it (per-layer variance for each depth).
+
+    ``cell`` keeps units whose factors include these values; ``xlabel``/``ylabel`` label the axes (the
+    metric and factor names otherwise); ``logx`` draws the x axis on a log scale.
+    """
+
+    name: str
+    y: str
+    x: str = ""
+    kind: str = "factor"
+    cell: Mapping[str, Any] = field(default_factory=dict)
+    xlabel: str = ""
+    ylabel: str = ""
+    logx: bool = False
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("factor", "layers"):
+            raise ValueError(f"Figure {self.name!r}: kind must be 'factor' or 'layers', got {self.kind!r}")
+        if self.kind == "factor" and not self.x:
+            raise ValueError(f"Figure {self.name!r}: a factor figure names its design factor x=")
+        if not self.name or not self.y:
+            raise ValueError("Figure needs a name and a y (metric or array)")
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "x": self.x, "y": self.y, "cell": dict(self.cell),
+                "xlabel": self.xlabel or (self.x if self.kind == "factor" else "layer (input side first)"),
+                "ylabel": self.ylabel or self.y, "logx": self.logx, "title": self.title or self.name}
+
+
+@dataclass(frozen=True)
 class Part:
     """One pre-registered estimand of a claim.
 
@@ -307,7 +345,9 @@ class Study:
             stability), or ``hyper(config)`` returning either.
         resolve: ``resolve(name) -> object | None`` for arms that are not zoo activations.
         rank: ``(metric, direction)`` that orders arms in the report (default: the primary part's).
-        figures: names of the figures the report draws for the study (``"metric"``, ``"curves"``).
+        figures: what the report draws for the study: ``"metric"`` (the primary metric per arm) and
+            :class:`Figure` s (a metric against a design factor, a per-layer array), computed into the
+            verdict from the judged records.
         code: extra modules whose code the records depend on (fingerprinted with the study's).
         datasets: dataset names the study uses (their content hashes enter the fingerprint).
         secondary: descriptive metrics reported beside the verdict, never deciding it.
@@ -328,7 +368,7 @@ class Study:
     hyper: Any = field(default_factory=Shared)
     resolve: Callable[[str], Any] | None = None
     rank: tuple[str, str] | None = None
-    figures: Sequence[str] = ("metric",)
+    figures: Sequence[Any] = ("metric",)
     code: Sequence[str] = ()
     datasets: Sequence[str] = ()
     secondary: Sequence[str] = ()
@@ -409,6 +449,11 @@ class Study:
             raise ValueError(f"study {self.id}: hyper must be Shared, Tuned or {{name: Shared | Tuned}}")
         return dict(p)
 
+    @property
+    def needs_arrays(self) -> bool:
+        """Whether judging reads per-unit arrays (a ``layers`` figure): readers load them only then."""
+        return any(isinstance(f, Figure) and f.kind == "layers" for f in self.figures)
+
     @staticmethod
     def is_theory(cell: Mapping[str, Any]) -> bool:
         """Whether ``cell`` is a theory half: deterministic units (seed -1), no hyper-parameter policy."""
@@ -440,5 +485,5 @@ class Study:
                 "baseline": self.baseline, "compared": list(self.compared), "controls": list(self.controls),
                 "parts": [p.describe() for p in self.parts], "secondary": list(self.secondary),
                 "hyper": {n: self.describe_policy(p.config) for n, p in self.profiles.items()},
-                "init": self.init, "figures": list(self.figures), "rank": list(self.rank or (self.primary.metric,
+                "init": self.init, "figures": [f.describe() if isinstance(f, Figure) else f for f in self.figures], "rank": list(self.rank or (self.primary.metric,
                                                                                               self.primary.direction))}

@@ -256,9 +256,52 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
                  "non-degenerate part is, refuted if any part is; supported needs the 95 % CI above 0 and the "
                  "estimate at least delta, refuted needs the CI below delta"),
         "summary": _summary(judged, metrics), "health": _health(judged), "hyper": dict(hyper),
-        "policy": study.describe_policy(prof.config), "init": study.init,
+        "policy": study.describe_policy(prof.config), "init": study.init, "figures": _figures(study, judged),
         "notes": sorted(set(notes)),
     })
+
+
+def _level(v: Any) -> Any:
+    return v if isinstance(v, (int, float, str)) else json.dumps(v, sort_keys=True)
+
+
+def _sort_key(v: Any) -> tuple:
+    return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
+
+
+def _figure_series(fig: Any, records: Sequence[Record]) -> list[dict[str, Any]]:
+    """The lines of a declared :class:`~.protocol.Figure`: mean and 95 % CI over seeds, per arm (and level)."""
+    mine = [r for r in records if r.status == "done" and all(r.factors.get(k) == v for k, v in fig.cell.items())]
+    lines: dict[tuple, dict[Any, list[float]]] = defaultdict(lambda: defaultdict(list))
+    if fig.kind == "factor":
+        for r in mine:
+            v = r.metrics.get(fig.y)
+            if fig.x in r.factors and isinstance(v, (int, float)) and math.isfinite(v):
+                lines[(r.arm, None)][_level(r.factors[fig.x])].append(float(v))
+    else:
+        for r in mine:
+            arr = r.arrays.get(fig.y)
+            if not isinstance(arr, (list, tuple)):
+                continue
+            level = _level(r.factors.get(fig.x)) if fig.x else None
+            for i, v in enumerate(arr):
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    lines[(r.arm, level)][i].append(float(v))
+    out = []
+    for (arm, level), pts in sorted(lines.items(), key=lambda kv: (kv[0][0], _sort_key(kv[0][1]))):
+        xs = sorted(pts, key=_sort_key)
+        stats = [decide.mean_ci(pts[x]) for x in xs]
+        label = arm if level is None else f"{arm}, {fig.x} {level}"
+        out.append({"arm": arm, "level": level, "label": label, "x": xs, "mean": [m for m, _, _ in stats],
+                    "lo": [lo for _, lo, _ in stats], "hi": [hi for _, _, hi in stats],
+                    "n": [len(pts[x]) for x in xs]})
+    return out
+
+
+def _figures(study: Study, records: Sequence[Record]) -> list[dict[str, Any]]:
+    from .protocol import Figure
+
+    return [{**f.describe(), "series": _figure_series(f, records)} for f in study.figures if isinstance(f, Figure)]
 
 
 def _grid_edges(study: Study, config: Any, hyper: dict[str, dict[str, dict[str, Any]]]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from . import html as H
 from .figures import FigureWriter, verdict_overview
 from .page import (Progress, _quiet, activation_names, activation_section, claim_details, key_figures, methodology_html,
-                   overview_rows, prepare_out, theory_summary, write_verdicts)
+                   overview_rows, prepare_out, study_figures, theory_summary, write_verdicts)
 from .results import ClaimResult, collect, methodology, rank_metric, ranks, theory_cards
 
 #: how the card reads a descriptive decision's outcome (the engine's words, decide.py)
@@ -143,7 +143,9 @@ def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], 
     theory_html = _theory_table([name] + [n for n in std if n != name], theory, name, anchors)
     cards = activation_section(names, results, figs, anchors, progress, theory=theory, extra={name: act},
                                highlight=name)
-    details = "".join(claim_details(cr, keys.get(cr.id), anchors, highlight=name) for cr in results if cr.study is not None)
+    extra = study_figures([cr for cr in results if cr.study is not None], figs, progress, highlight=name)
+    details = "".join(claim_details(cr, keys.get(cr.id), anchors, highlight=name, extra=extra.get(cr.id, ()))
+                      for cr in results if cr.study is not None)
     checks = H.table(("check", "result", "message"),
                      [(H.esc(f.check), H.badge("supported" if f.ok else "refuted", "passed" if f.ok else "failed"), H.esc(f.message)) for f in findings])
     meth = methodology(results, store)

@@ -131,3 +131,55 @@ def verdict_overview(rows: Sequence[dict[str, Any]]):
     ax.set_title(f"claims {rows[0]['id']}–{rows[-1]['id']}" if rows else "claims", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def series_chart(fig_spec: dict[str, Any], *, baseline: str | None = None, compared: Sequence[str] = (),
+                 highlight: str | None = None, note: str = ""):
+    """A study's declared figure (``verdict["figures"][i]``): one line per series with its 95 % CI band.
+
+    The engine computed every number (:func:`actlab.engine.verdicts.judge`); this only draws.  Factor
+    levels that are not numbers are placed evenly and named on the axis.
+    """
+    plt = _plt()
+    series = fig_spec.get("series") or []
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    levels = sorted({x for s in series for x in s["x"]}, key=lambda v: (not isinstance(v, (int, float)), str(v)
+                                                                        if not isinstance(v, (int, float)) else v))
+    numeric = all(isinstance(v, (int, float)) for v in levels)
+    pos = {v: (v if numeric else i) for i, v in enumerate(levels)}
+    palette = ["#2e86c1", "#e67e22", "#27ae60", "#8e44ad", "#16a085", "#d35400", "#2c3e50", "#c71585"]
+    styles = ["-", "--", ":", "-."]
+    arms = sorted({s["arm"] for s in series}, key=lambda a: (a != baseline, a not in compared, a))
+    lv = sorted({str(s["level"]) for s in series if s["level"] is not None})
+    for s in series:
+        xs = [pos[x] for x in s["x"]]
+        ok = [i for i, m in enumerate(s["mean"]) if _finite(m)]
+        if not ok:
+            continue
+        color = ("#c0392b" if s["arm"] == highlight else "#7f8c8d" if s["arm"] == baseline
+                 else palette[arms.index(s["arm"]) % len(palette)])
+        ls = styles[lv.index(str(s["level"])) % len(styles)] if s["level"] is not None else "-"
+        ax.plot([xs[i] for i in ok], [s["mean"][i] for i in ok], ls, marker="o", ms=3, color=color,
+                label=s["label"], lw=1.4)
+        band = [i for i in ok if _finite(s["lo"][i]) and _finite(s["hi"][i])]
+        if band:
+            ax.fill_between([xs[i] for i in band], [s["lo"][i] for i in band], [s["hi"][i] for i in band],
+                            color=color, alpha=0.15, lw=0)
+    if not series:
+        ax.text(0.5, 0.5, "no finished units", ha="center", va="center", transform=ax.transAxes)
+    if fig_spec.get("logx") and numeric and levels and min(levels) > 0:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(list(pos.values()), [str(v) for v in levels], fontsize=8)
+    elif fig_spec.get("kind") == "layers" or all(float(v).is_integer() for v in levels):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(fig_spec.get("xlabel", ""), fontsize=8)
+    ax.set_ylabel(fig_spec.get("ylabel", "") + " (mean, 95% CI over seeds)", fontsize=8)
+    ax.set_title(fig_spec.get("title", "") + (f" — {note}" if note else ""), fontsize=9)
+    ax.tick_params(labelsize=8)
+    if series:
+        ax.legend(fontsize=7, ncol=2 if len(series) > 6 else 1, frameon=False)
+    fig.tight_layout()
+    return fig

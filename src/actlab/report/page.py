@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from . import html as H
-from .figures import FigureWriter, SavedFigure, metric_chart, slug, verdict_overview
+from .figures import FigureWriter, SavedFigure, metric_chart, series_chart, slug, verdict_overview
 from .results import ClaimResult, cell_text, collect, methodology, primary_cell, rank_metric, ranks, theory_cards
 
 Progress = Callable[[str], None]
@@ -233,7 +233,8 @@ def headline_text(v: dict[str, Any]) -> str:
     return "; ".join(f"{c['arm']} vs {against}: {H.estimate_text(c)}" for c in v.get("headline") or []) or "—"
 
 
-def claim_details(cr: ClaimResult, key: SavedFigure | None, anchors: H.Anchors, *, highlight: str | None = None) -> str:
+def claim_details(cr: ClaimResult, key: SavedFigure | None, anchors: H.Anchors, *, highlight: str | None = None,
+                  extra: Sequence[SavedFigure] = ()) -> str:
     c = cr.claim
     out = [f'<div class="claim" id="claim-{H.esc(c.id)}"><h3>{H.esc(c.id)} '
            f"{H.status_html(cr.status, cr.smoke, cr.label)}</h3>",
@@ -253,6 +254,8 @@ def claim_details(cr: ClaimResult, key: SavedFigure | None, anchors: H.Anchors, 
                f"{H.esc(headline_text(v))} (95% CI)</p>")
     if key is not None:
         out.append(H.figure(key, f"{c.id}: {v['metric']} per arm"))
+    for f in extra:
+        out.append(H.figure(f, f.alt))
     out.append("<p><b>Parts</b> (pre-registered; every named arm is compared on its own)"
                + (" " + H.smoke_badge(cr.label) if cr.smoke else "") + "</p>" + parts_table(v))
     out.append(f'<p class="small muted">rule: {H.esc(v.get("rule", ""))}</p>')
@@ -298,6 +301,21 @@ def key_figures(results: Sequence[ClaimResult], figs: FigureWriter, progress: Pr
         fig = metric_chart(arms, v["metric"], v["direction"], title=title, baseline=v.get("baseline"),
                            compared=v.get("compared") or [], highlight=highlight)
         out[cr.id] = figs.save(fig, f"claim-{slug(cr.id)}", f"{cr.id}: {v['metric']} per arm")
+    return out
+
+
+def study_figures(results: Sequence[ClaimResult], figs: FigureWriter, progress: Progress,
+                  highlight: str | None = None) -> dict[str, list[SavedFigure]]:
+    """Each study's declared figures (series computed into its verdict by the engine), drawn."""
+    out: dict[str, list[SavedFigure]] = {}
+    for cr in results:
+        v = cr.verdict
+        for spec in (v or {}).get("figures") or []:
+            progress(f"figure {spec['name']} for {cr.id}")
+            fig = series_chart(spec, baseline=v.get("baseline"), compared=v.get("compared") or [],
+                               highlight=highlight, note=cr.label if cr.smoke else "")
+            alt = f"{cr.id}: {spec.get('ylabel') or spec['y']} against {spec.get('xlabel') or spec['x']}"
+            out.setdefault(cr.id, []).append(figs.save(fig, f"claim-{slug(cr.id)}-{slug(spec['name'])}", alt))
     return out
 
 
@@ -449,7 +467,8 @@ def write_report(out: Path, store: Path | None = None, *, studies: Sequence[Any]
     keys = key_figures(results, figs, progress)
     theory = theory_cards(store, shipped=shipped, progress=progress)
     cards = activation_section(names, results, figs, anchors, progress, theory=theory)
-    details = "".join(claim_details(cr, keys.get(cr.id), anchors) for cr in results)
+    extra = study_figures(results, figs, progress)
+    details = "".join(claim_details(cr, keys.get(cr.id), anchors, extra=extra.get(cr.id, ())) for cr in results)
     meth = methodology(results, store)
     counts = {s: sum(cr.status == s for cr in results) for s in H.STATUSES}
     n_smoke = sum(cr.smoke for cr in results)

@@ -128,7 +128,7 @@ def collect(store_path: Path, studies: Sequence[Any] | None = None, *, profile: 
             if profile is not None and profile not in s.profiles:
                 cr.why = f"study {s.id} has no profile {profile!r} (profiles: {', '.join(s.profiles)})"
                 continue
-            own = store.records(s.id, curves=False, arrays=False) if store is not None else []
+            own = store.records(s.id, curves=False, arrays=s.needs_arrays) if store is not None else []
             try:
                 ship = shipped_records(s.id) if shipped else []
             except EvidenceError as e:

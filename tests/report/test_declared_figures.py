@@ -1,0 +1,49 @@
+"""A study's declared figures reach the report: the engine computes the series, the page draws each one."""
+
+import dataclasses
+import json
+
+from report_helpers import TOY, toy_run
+
+from actlab.engine import Figure, Result, Store, run_sweep
+from actlab.report.page import write_report
+
+
+def _scaled(config, units):
+    out = []
+    for u, r in zip(units, toy_run(config, units)):
+        k = u.cell["scale"]
+        out.append(Result({m: v * k for m, v in r.metrics.items()}, status=r.status, error=r.error,
+                          arrays={"per_layer": [k * (i + 1) for i in range(3)]}))
+    return out
+
+
+def _cells(config):
+    return [{"scale": 1}, {"scale": 3}]
+
+
+STUDY = dataclasses.replace(
+    TOY, run=_scaled, cells=_cells, parts=[dataclasses.replace(p, cell={"scale": 1}) for p in TOY.parts],
+    figures=("metric", Figure("score vs scale", "score", x="scale", xlabel="scale factor", ylabel="score"),
+             Figure("per layer", "per_layer", kind="layers", x="scale")))
+
+
+def test_declared_figures_are_drawn_in_the_claims_section(tmp_path, monkeypatch):
+    import actlab.studies
+
+    study = STUDY
+    monkeypatch.setattr(actlab.studies, "all_studies", lambda: [study])
+    with Store(tmp_path / "s.db") as db:
+        run_sweep(study, "quick", store=db, jobs=1)
+    rep = write_report(tmp_path / "out", tmp_path / "s.db", studies=[study], shipped=False)
+    names = {p.rsplit("/", 1)[-1] for p in rep["figures"]}
+    assert {"claim-t90-score-vs-scale.png", "claim-t90-per-layer.svg"} <= names
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "T90: score against scale factor" in html and "T90: per_layer against layer (input side first)" in html
+    v = json.loads((tmp_path / "out" / "verdicts.json").read_text())
+    figs = {f["name"]: f for f in v["claims"]["T90"]["verdict"]["figures"]}
+    layer = {(x["arm"], x["level"]): x for x in figs["per layer"]["series"]}  # arrays were read for it
+    assert layer[("relu", 3)]["mean"] == [3.0, 6.0, 9.0] and layer[("relu", 1)]["x"] == [0, 1, 2]
+    assert {x["arm"] for x in figs["score vs scale"]["series"]} == {"relu", "gelu", "silu", "tanh"}
+    fig = next(f for f in study.describe()["figures"] if isinstance(f, dict))
+    assert fig["xlabel"] == "scale factor"
