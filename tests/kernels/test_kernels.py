@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.autograd.graph import saved_tensors_hooks
 
 import actlab
@@ -173,7 +174,17 @@ def test_plan_is_measured_not_listed():
     assert plan(actlab.get("squareplus")).kind == "lean"  # composite: autograd would keep 4 tensors
     assert plan(actlab.get("squareplus")).saved_tensors > 1
     assert plan(actlab.get("silu")).kind == "native_fixed"  # F.silu(-inf) is NaN, the zoo says 0
-    assert plan(actlab.get("sigmoid")).kind == "native"
+    # torch's sigmoid forward is right everywhere, its backward (1 - y) y rounds sigmoid'(40) = 4.2e-18 to 0:
+    # native forward without a finiteness check, closed-form backward
+    p = plan(actlab.get("sigmoid"))
+    assert (p.kind, p.native_forward, p.forward_check) == ("lean", True, False)
+    assert plan(actlab.get("erf")).kind == "native"
+    # torch's softplus returns x past 20 (not the spec's value): the spec's own formula runs, with no check
+    p = plan(actlab.get("softplus"))
+    assert (p.kind, p.native_forward, p.forward_check) == ("lean", True, False) and p.native is not F.softplus
+    x = torch.tensor([40.0], dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(actlab.get("sigmoid")(x).sum(), x)
+    assert g.item() == pytest.approx(4.248354255291589e-18, rel=1e-12)  # mpmath: e^-40/(1+e^-40)^2
 
 
 @pytest.mark.parametrize("name", ["squareplus", "silu", "gelu", "mish", "elu", "softsign"])

@@ -13,8 +13,13 @@ Which path ``Activation.__call__`` takes is decided once per activation (and par
     out) run the native kernels, backward included; others go through :class:`LeanFunction`, which
     patches the non-finite entries from the spec and uses the closed-form derivative.
 ``lean``
-    A composite formula (squareplus, relu_squared, ...) for which autograd keeps several
-    intermediates: :class:`LeanFunction` keeps only ``x`` and uses the closed-form derivative.
+    :class:`LeanFunction`, which keeps only ``x`` and whose backward is the closed-form derivative:
+    for a composite formula (squareplus, relu_squared, ...) for which autograd keeps several
+    intermediates, and for a native form whose *backward* is wrong somewhere -- in relative terms,
+    so a tail derivative rounded to 0 counts (torch's ``sigmoid_backward`` computes ``(1 - y) y``,
+    0 at x = 40 where the derivative is 4.2e-18).  Its forward is the native kernel where that gives
+    the spec's values (``native_forward``), checked for non-finite entries only where the native
+    form breaks a convention there (``forward_check``), else the spec's formula.
 ``autograd``
     No closed-form derivative is declared: the spec's formula under autograd.
 
@@ -50,8 +55,8 @@ __all__ = ["Plan", "plan", "apply", "lean", "LeanFunction", "TritonPointwiseFunc
 
 Kind = Literal["native", "native_fixed", "lean", "autograd"]
 
-_FINITE_PROBE = (-1e4, -40.0, -10.0, -3.0, -1.5, -1.0, -0.5, -0.1, -1e-3, 0.0, 1e-3, 0.1, 0.5, 1.0, 1.5, 3.0,
-                 10.0, 40.0, 1e4)
+_FINITE_PROBE = (-1e4, -40.0, -20.0, -10.0, -3.0, -1.5, -1.0, -0.5, -0.1, -1e-3, -1e-6, 0.0, 1e-6, 1e-3, 0.1, 0.5,
+                 1.0, 1.5, 3.0, 10.0, 20.0, 20.5, 25.0, 40.0, 1e4)  # 20.5, 25: past torch's softplus threshold
 _SPECIAL_PROBE = (math.nan, -math.inf, math.inf)
 
 
@@ -62,16 +67,23 @@ class Plan:
     kind: Kind
     native: Callable[[torch.Tensor], torch.Tensor] | None
     saved_tensors: int  # input-sized tensors the native/formula form keeps for backward
-    finite_match: bool
-    special_match: bool
+    finite_match: bool  # values and gradients of the native form on finite inputs
+    special_match: bool  # ... and at NaN/+-inf
+    native_forward: bool = False  # lean plan: the forward values come from ``native``
+    forward_check: bool = True  # ... patched at non-finite entries (the native values are wrong there)
 
 
-def _candidate(act: Activation) -> Callable[[torch.Tensor], torch.Tensor]:
+def _candidates(act: Activation) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+    """The native forms worth measuring: torch's own function (at the default parameters), then the
+    spec's formula itself (a single native op such as ``torch.logaddexp`` may already be lean, and
+    gives the spec's values by definition)."""
     s = act.spec
-    if s.torch_functional is not None and act.params == s.defaults:
-        return s.torch_functional
     fn, params = s.fn, dict(act.params)
-    return lambda x: fn(x, **params)  # type: ignore[misc]
+    out: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    if s.torch_functional is not None and act.params == s.defaults:
+        out.append(s.torch_functional)
+    out.append(lambda x: fn(x, **params))  # type: ignore[misc]
+    return out
 
 
 def _saved_count(fn: Callable[[torch.Tensor], torch.Tensor]) -> int:
@@ -97,8 +109,16 @@ def _grad(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tuple[
     return y.detach(), g
 
 
-def _same(u: torch.Tensor, v: torch.Tensor) -> bool:
-    return bool(torch.allclose(u, v, rtol=1e-9, atol=1e-12, equal_nan=True))
+def _same(u: torch.Tensor, v: torch.Tensor, rtol: float = 1e-9) -> bool:
+    # relative only: a native backward that rounds a tail derivative to 0 (sigmoid'(40) = 4.2e-18 from
+    # (1 - y) * y with y = 1) is wrong there, however small the absolute difference
+    return bool(torch.allclose(u, v, rtol=rtol, atol=1e-300, equal_nan=True))
+
+
+#: forward values must agree to ~50 ulps of float64: torch's softplus (x past 20, off by 2e-9 absolute,
+#: 1e-10 relative) and tanhshrink (x - tanh x cancels near 0) are not the spec's values, a few ulps
+#: of a differently ordered formula are
+_VALUE_RTOL = 1e-14
 
 
 @functools.lru_cache(maxsize=1024)
@@ -106,27 +126,34 @@ def plan(act: Activation) -> Plan:
     """Measure the native form of ``act`` once and choose its autograd path (see the module docstring)."""
     if act.is_gated:
         raise TypeError(f"{act.name} is a gated unit; use actlab.kernels.gated")
-    cand = _candidate(act)
-    try:
-        saved = _saved_count(cand)
-        pts = sorted(set(_FINITE_PROBE) | set(act.kinks))
-        xf = torch.tensor(pts, dtype=torch.float64)
-        xs = torch.tensor(_SPECIAL_PROBE, dtype=torch.float64)
-        yf, gf = _grad(cand, xf)
-        ys, gs = _grad(cand, xs)
-    except (RuntimeError, TypeError, ValueError):
-        return Plan("lean" if act.spec.derivative is not None else "autograd", None, -1, False, False)
     has_d = act.spec.derivative is not None
     ref_d = (lambda x: derivative(act, x)) if has_d else (lambda x: _grad(lambda t: act.value(t), x)[1])
-    finite = _same(yf, act.value(xf)) and _same(gf, ref_d(xf))
-    special = _same(ys, act.value(xs)) and _same(gs, ref_d(xs))
-    if saved <= 1 and finite and special:
-        return Plan("native", cand, saved, finite, special)
-    if not has_d:
-        return Plan("autograd", None, saved, finite, special)
-    if saved <= 1 and finite:
-        return Plan("native_fixed", cand, saved, finite, special)
-    return Plan("lean", None, saved, finite, special)
+    pts = sorted(set(_FINITE_PROBE) | set(act.kinks))
+    xf = torch.tensor(pts, dtype=torch.float64)
+    xs = torch.tensor(_SPECIAL_PROBE, dtype=torch.float64)
+    forward_only: Plan | None = None
+    for cand in _candidates(act):
+        try:
+            saved = _saved_count(cand)
+            yf, gf = _grad(cand, xf)
+            ys, gs = _grad(cand, xs)
+        except (RuntimeError, TypeError, ValueError):
+            continue
+        fwd_finite = _same(yf, act.value(xf), _VALUE_RTOL)
+        fwd_special = _same(ys, act.value(xs), _VALUE_RTOL)
+        finite = fwd_finite and _same(gf, ref_d(xf))
+        special = fwd_special and _same(gs, ref_d(xs))
+        if saved <= 1 and finite and special:
+            return Plan("native", cand, saved, finite, special)
+        if not has_d:
+            return Plan("autograd", None, saved, finite, special)
+        if saved <= 1 and finite:
+            return Plan("native_fixed", cand, saved, finite, special)
+        if fwd_finite and (forward_only is None or (forward_only.forward_check and fwd_special)):
+            forward_only = Plan("lean", cand, saved, finite, special, native_forward=True, forward_check=not fwd_special)
+    if forward_only is not None:
+        return forward_only
+    return Plan("lean" if has_d else "autograd", None, -1, False, False)
 
 
 def _closed_form_grad(act: Activation, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -146,28 +173,28 @@ class LeanFunction(torch.autograd.Function):
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(x: torch.Tensor, act: Activation, native: Callable | None) -> torch.Tensor:  # type: ignore[override]
+    def forward(x: torch.Tensor, act: Activation, native: Callable | None,  # type: ignore[override]
+                check: bool) -> torch.Tensor:
         if native is None or torch.compiler.is_compiling() or transformed(x):
             return value(act, x)
         cd = _compute_dtype(x.dtype)
         y = native(x.to(cd))  # half formats: float32 compute, one rounding (the zoo's convention)
-        if not _all_finite(x):
+        if check and not _all_finite(x):
             y = torch.where(torch.isfinite(x), y, value(act, x.to(cd)))
         return y.to(x.dtype)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        x, act, native = inputs
+        x, act = inputs[0], inputs[1]
         ctx.save_for_backward(x)
         ctx.act = act
-        ctx.native = native
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
         # Always the spec's closed form, bit for bit (the zoo contract: the functional backward *is*
         # the declared derivative).  Written in differentiable operations: double backward works.
-        return _closed_form_grad(ctx.act, x, grad), None, None
+        return _closed_form_grad(ctx.act, x, grad), None, None, None
 
 
 class TritonPointwiseFunction(torch.autograd.Function):
@@ -211,7 +238,7 @@ def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
         # Traced (torch.compile / torch.export): no measured plan, no finiteness check.  The formula
         # with branch-free conventions is what the compiler fuses into one kernel anyway, and the
         # closed-form backward keeps the gradients equal to ``derivative``.
-        return LeanFunction.apply(x, act, None) if act.spec.derivative is not None else value(act, x)
+        return LeanFunction.apply(x, act, None, False) if act.spec.derivative is not None else value(act, x)
     p = plan(act)
     if p.kind == "autograd":
         return value(act, x)
@@ -219,10 +246,12 @@ def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
         args = triton_args(act)
         if args is not None:
             return TritonPointwiseFunction.apply(x, act, args)
-    if p.native is not None and not transformed(x) and (p.kind == "native" or _all_finite(x)):
+    if p.kind in ("native", "native_fixed") and not transformed(x) and (p.kind == "native" or _all_finite(x)):
         cd = _compute_dtype(x.dtype)
-        return p.native(x.to(cd)).to(x.dtype) if cd != x.dtype else p.native(x)
-    return LeanFunction.apply(x, act, p.native)
+        return p.native(x.to(cd)).to(x.dtype) if cd != x.dtype else p.native(x)  # type: ignore[misc]
+    if p.kind == "lean" and not p.native_forward:
+        return LeanFunction.apply(x, act, None, False)
+    return LeanFunction.apply(x, act, p.native, p.forward_check)
 
 
 def lean(activation: Any) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -241,7 +270,7 @@ def lean(activation: Any) -> Callable[[torch.Tensor], torch.Tensor]:
 
     def f(x: torch.Tensor) -> torch.Tensor:
         check_float(act.name, x)
-        return LeanFunction.apply(x, act, None)
+        return LeanFunction.apply(x, act, None, False)
 
     f.__name__ = f"lean_{act.spec.name}"
     return f

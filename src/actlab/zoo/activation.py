@@ -305,14 +305,12 @@ def _far_limits(fn: Callable[..., Any], params: Mapping[str, Any], dtype: torch.
     tensors = [v for v in params.values() if isinstance(v, torch.Tensor)]
     shape = torch.broadcast_shapes(*(t.shape for t in tensors))
     p64 = {k: (v.detach().to(torch.float64) if isinstance(v, torch.Tensor) else v) for k, v in params.items()}
-    dev = tensors[0].device
-    out = []
-    for far in (-_FAR, _FAR):
-        v = fn(torch.full(shape, far, dtype=torch.float64, device=dev), **p64)
-        v = torch.where(v.abs() > _BIG, torch.copysign(torch.full_like(v, math.inf), v), v)
-        v = torch.where(v.abs() < 1 / _BIG, v * 0, v)
-        out.append(v.to(dtype))
-    return out[0], out[1]
+    # both ends in one evaluation: a leading axis of size 2 broadcasts against the parameters' shape
+    far = torch.tensor([-_FAR, _FAR], dtype=torch.float64, device=tensors[0].device)
+    v = fn(far.view(2, *([1] * len(shape))).expand(2, *shape), **p64)
+    v = torch.where(v.abs() > _BIG, torch.copysign(torch.full_like(v, math.inf), v), v)
+    v = torch.where(v.abs() < 1 / _BIG, v * 0, v).to(dtype)
+    return v[0], v[1]
 
 
 class _SelectLimits(torch.autograd.Function):
