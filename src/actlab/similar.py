@@ -27,9 +27,12 @@ Degeneracies, and how the fit excludes them:
 Numerics: a fixed weighted grid, the 240 cell midpoints of u ∈ [−6, 6] with Gaussian weights (the
 midpoint rule on a uniform grid: it stays accurate at kinks, where Gauss-Hermite nodes converge slowly;
 no node sits on a kink of the zoo, where derivative conventions differ).  The search
-over (a, b) is a coarse grid over both signs of a (|s| = 2^(k/2), k = −6..6, which contains 1; integer
-centres, which contain 0) -- the several starts -- then 13 levels (9 for the zoo's matrix) of a 3×3
-pattern search halving its step, batched over all pairs; the top matches of a query are polished by Nelder-Mead from
+over (a, b) is a coarse grid over both signs of a (|s| = 2^(k/4), k = −12..12, which contains 1;
+integer centres, which contain 0) whose 3 best points of each sign are the several starts, each refined
+by 32 iterations of a 3×3 compass search (move to the best point and double the step, halve it when
+none is better);
+the zoo's matrix, batched over all pairs, uses a coarser grid (|s| by √2, integer centres) and its single
+best start, 16 iterations; the top matches of a query are polished by Nelder-Mead from
 the best start of each sign.  The zoo's pairwise matrix is cached per package version and registry in
 a user cache directory (``$ACTLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/actlab`` or ``~/.cache/actlab``);
 a cache directory that cannot be written is skipped, never an error.
@@ -52,9 +55,12 @@ __all__ = ["Match", "Similarity", "similar", "pairwise", "zoo_map", "distance", 
 S_MIN, S_MAX = 1 / 8, 8.0  # bounds on |a|·std (see the module docstring)
 CENTRE = 10.0  # bound on |a·mean + b|
 N_GRID, U_MAX = 240, 6.0
-_ZOOM_LEVELS = 13  # final steps 2⁻¹⁴ in log2|s|, 2⁻¹³ in the centre
-#: the pairwise matrix (the map's) stops the pattern search at steps of 2⁻¹⁰ and 2⁻⁹
-_MAP_LEVELS = 9
+_ZOOM_LEVELS = 32  # pattern-search iterations of a query (steps halve ~12 times: to ~2⁻¹⁴)
+#: the zoo's pairwise matrix (the map's): fewer iterations
+_MAP_LEVELS = 16
+#: a query refines the 3 best coarse points of each sign of a (on the finer coarse grid); the zoo's
+#: matrix refines the single best (its distances feed a picture: ~1e−3 off where a valley misleads)
+_QUERY_STARTS = 3
 #: a rank tie (distances equal to this) goes to the spec with fewer parameters, then the name
 _TIE = 1e-7  # D is the root of a residual: rounding (1e−16 in D²) shows as 1e−8
 
@@ -171,46 +177,64 @@ def _standardise(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 # the search over (a, b) for one candidate g and many queries at once
 # --------------------------------------------------------------------------------------------------
 
-def _coarse() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    la = torch.arange(-6, 7, dtype=torch.float64) / 2  # log2 |s|: 1/8 … 8 by √2, 1 included
+def _coarse(fine: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Starting points: both signs of s, log2|s| from −3 to 3 (by 1/4 or 1/2), integer centres −10 … 10;
+    s = 1 and centre 0 are always among them."""
+    q = 4 if fine else 2
+    la = torch.arange(-3 * q, 3 * q + 1, dtype=torch.float64) / q
     sg = torch.tensor([1.0, -1.0], dtype=torch.float64)
-    cen = torch.arange(-10, 11, dtype=torch.float64)  # −10 … 10, 0 included
+    cen = torch.arange(-10, 11, dtype=torch.float64)
     S, L, C = torch.meshgrid(sg, la, cen, indexing="ij")
     return S.reshape(-1), L.reshape(-1), C.reshape(-1)
 
 
 def _fit(g: Any, fs: torch.Tensor, u: torch.Tensor, w: torch.Tensor, *, both_signs: bool = False,
-         levels: int = _ZOOM_LEVELS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Best (sign, log2|s|, centre) and ρ² of g(s·u + centre) against each standardised row of ``fs``.
+         levels: int = _ZOOM_LEVELS, starts: int = 1, fine: bool = False
+         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Best (sign, log2|s|, centre) and ρ² of g(s·u + centre) against each standardised row of ``fs``:
+    the ``starts`` best coarse points of each sign (of either, without ``both_signs``) refined by a 3×3
+    pattern search halving its step ``levels`` times.
 
-    Returns tensors of shape (Q,) -- or (Q, 2), one per sign of s, with ``both_signs``.
+    Returns tensors of shape (Q,) -- or (Q, 2), the best of each sign of s, with ``both_signs``.
     """
-    S, L, C = _coarse()
+    S, L, C = _coarse(fine)
     H = _standardise(_eval(g, (S * 2**L)[:, None] * u[None, :] + C[:, None]), w)
     r2 = ((fs * w) @ H.T) ** 2  # (Q, P)
     Q, P = r2.shape
+    half = P // 2
     if both_signs:
-        half = P // 2
-        idx = torch.stack([r2[:, :half].argmax(1), r2[:, half:].argmax(1) + half], dim=1)  # (Q, 2)
+        idx = torch.cat([r2[:, :half].topk(starts, dim=1).indices, r2[:, half:].topk(starts, dim=1).indices + half], dim=1)
     else:
-        idx = r2.argmax(1, keepdim=True)  # (Q, 1)
+        idx = r2.topk(starts, dim=1).indices  # (Q, K)
     s, la, ce = S[idx], L[idx], C[idx]
     best = torch.gather(r2, 1, idx)
     K = idx.shape[1]
     fq = fs[:, None, :].expand(Q, K, fs.shape[1])
-    step_l, step_c = 0.5, 1.0
+    l0, c0 = (0.25 if fine else 0.5), 0.5
+    step_l, step_c = torch.full_like(la, l0), torch.full_like(la, c0)
     off = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64)
     dl, dc = (t.reshape(-1) for t in torch.meshgrid(off, off, indexing="ij"))
+    # compass search: move to the best of the 3×3 pattern and double the step (up to the start's), halve
+    # it when the centre is best -- a long curved valley (elu against a moved elu) is followed, not
+    # frozen in
     for _ in range(levels):
-        lt = (la[..., None] + step_l * dl).clamp(math.log2(S_MIN), math.log2(S_MAX))  # (Q, K, 9)
-        ct = (ce[..., None] + step_c * dc).clamp(-CENTRE, CENTRE)
+        lt = (la[..., None] + step_l[..., None] * dl).clamp(math.log2(S_MIN), math.log2(S_MAX))  # (Q, K, 9)
+        ct = (ce[..., None] + step_c[..., None] * dc).clamp(-CENTRE, CENTRE)
         v = (s[..., None] * 2**lt)[..., None] * u + ct[..., None]  # (Q, K, 9, N)
         h = _standardise(_eval(g, v.reshape(-1, u.numel())), w).reshape(*v.shape)
         rr = ((h * (fq[:, :, None, :] * w)).sum(-1)) ** 2  # (Q, K, 9)
+        rr[..., 4] = torch.maximum(rr[..., 4], best)  # the centre keeps its value: no move on rounding noise
         j = rr.argmax(-1, keepdim=True)
         la, ce = torch.gather(lt, -1, j)[..., 0], torch.gather(ct, -1, j)[..., 0]
         best = torch.gather(rr, -1, j)[..., 0]
-        step_l, step_c = step_l / 2, step_c / 2
+        stay = j[..., 0] == 4
+        step_l = torch.where(stay, step_l / 2, (step_l * 2).clamp(max=l0))
+        step_c = torch.where(stay, step_c / 2, (step_c * 2).clamp(max=c0))
+    groups = 2 if both_signs else 1
+    best = best.reshape(Q, groups, starts)
+    j = best.argmax(-1, keepdim=True)
+    pick = lambda t: torch.gather(t.reshape(Q, groups, starts), -1, j)[..., 0]  # noqa: E731
+    s, la, ce, best = pick(s), pick(la), pick(ce), pick(best)
     if not both_signs:
         s, la, ce, best = s[:, 0], la[:, 0], ce[:, 0], best[:, 0]
     return s, la, ce, best
@@ -340,11 +364,11 @@ def similar(obj: Any, k: int = 5, *, mean: float = 0.0, std: float = 1.0, candid
         raise ValueError("no candidates to compare against")
     rough = []
     for g in pool:
-        s, la, ce, r2 = _fit(g, fs, u, w, both_signs=True)
+        s, la, ce, r2 = _fit(g, fs, u, w, both_signs=True, starts=_QUERY_STARTS, fine=True)
         rough.append((g, s[0], la[0], ce[0], r2[0]))
     lin = math.sqrt(max(1.0 - float(((fs[0] * w) * _standardise(z[None, :], w)[0]).sum()) ** 2, 0.0))
-    # polish the 3k best of the pattern search (from the better sign's end point) with Nelder-Mead
-    order = sorted(rough, key=lambda t: 1.0 - float(t[4].max()))[: 3 * k]
+    # polish the 3k (at least 10) best of the pattern search (from the better sign's end point) with Nelder-Mead
+    order = sorted(rough, key=lambda t: 1.0 - float(t[4].max()))[: max(3 * k, 10)]
     found = []
     for g, s, la, ce, r2 in order:
         i = int(r2.argmax())
