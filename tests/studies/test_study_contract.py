@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from actlab.engine import SMOKE_LABEL, Store, Tuned, run_sweep
+from actlab.engine import SMOKE_LABEL, Figure, Store, Tuned, run_sweep
 from actlab.engine.fingerprint import study_fingerprint
 from actlab.engine.protocol import RULES, canonical, config_hash
 from actlab.engine.sweep import Unit, execute_job, resolve_arm, study_ref
@@ -117,6 +117,11 @@ def test_every_declared_metric_is_one_the_units_report(study, quick):
     rank = (study.rank or (study.primary.metric, study.primary.direction))[0]
     missing = [m for m in (*study.secondary, rank) if m not in reported]
     assert not missing, f"declared metrics no unit reports: {missing}"
+    arrays = set().union(*(r.arrays for r in main))
+    for f in study.figures:  # every declared figure has something to draw
+        if isinstance(f, Figure):
+            where = arrays if f.kind == "layers" else reported
+            assert f.y in where, f"figure {f.name!r}: no unit reports {'array' if f.kind == 'layers' else 'metric'} {f.y!r}"
     for cell, policy in study.plan_cells(study.profile("quick").config):
         if isinstance(policy, Tuned):
             tune = [r for r in recs if r.cell == canonical({**cell, "phase": "tune"})]
@@ -181,7 +186,13 @@ def test_profiles_and_figures(study):
     else:
         assert q.seeds is None
     assert config_hash(study.id, ev.config) != config_hash(study.id, q.config)
-    assert study.figures and set(study.figures) <= set(FIGURES)
+    assert study.figures and all(isinstance(f, Figure) or f in FIGURES for f in study.figures)
+    names = [f.name for f in study.figures if isinstance(f, Figure)]
+    assert len(names) == len(set(names)), "two declared figures share a name (their files would collide)"
+    for f in study.figures:
+        if isinstance(f, Figure) and f.x:  # the x axis is a design factor of some cell of every profile
+            for p in study.profiles.values():
+                assert any(f.x in c for c in study.design(p.config)), f"figure {f.name!r}: no cell has factor {f.x!r}"
     for p in study.profiles.values():
         dataclasses.asdict(p.config)
         assert study.policies(p.config) and canonical(study.describe_policy(p.config))
