@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["UnfitActivation", "card_names", "evaluate", "fatal_findings", "run_studies", "store_cards", "tour"]
+__all__ = ["UnfitActivation", "card_names", "evaluate", "fatal_findings", "nearest", "run_studies", "store_cards", "tour"]
 
 Log = Callable[[str], None]
 
@@ -290,10 +290,24 @@ def evaluate(target: Any, profile: str = "quick", out: Path = Path("actlab-evalu
     _check_profile(studies, profile)
     prepare_out(out)
     store = _usable_store(store)
+    log(f"{act.name}: nearest known activations (actlab similar)")
+    neighbours = nearest(act)
     log(f"{act.name}: {sum(f.ok for f in findings)}/{len(findings)} checks passed; running {len(studies)} studies")
     rows = run_studies(studies, profile, store, extra=[text], jobs=jobs, quiet=quiet, log=log, stop=stop)
     cards = store_cards(store, [act, *card_names(store, studies, DEFAULT_SET)], log)
     log("writing the report card")
-    report = write_evaluation(out, store, act, findings, target=text, studies=studies, profile=profile, progress=log)
+    report = write_evaluation(out, store, act, findings, target=text, studies=studies, profile=profile, progress=log,
+                              neighbours=neighbours)
     return {"profile": profile, "store": str(store), "activation": act.name, "studies": rows, "theory_cards": cards,
-            "report": report, "seconds": time.time() - t0}
+            "neighbours": neighbours, "report": report, "seconds": time.time() - t0}
+
+
+def nearest(act: Any, k: int = 5) -> dict[str, Any]:
+    """``actlab similar``'s top ``k`` for the card (x ~ N(0, 1)), or why there are none: a proposed
+    activation is judged against its closest known relatives first."""
+    from .similar import similar
+
+    try:
+        return similar(act, k).as_dict()
+    except ValueError as e:  # e.g. not finite where N(0, 1) puts weight: the card says so
+        return {"query": act.name, "error": str(e), "matches": []}

@@ -80,6 +80,11 @@ def test_evaluate_ranks_a_user_activation_claim_by_claim(store_copy, tmp_path):
     assert t90["rank"]["mean"] == pytest.approx(means[bent], abs=1e-12)
     text = (out / "index.html").read_text()
     assert f'id="act-{slug(bent)}"' in text and "Bent identity" in text and 'class="hl"' in text
+    # the card opens with its nearest known relative (actlab similar): the zoo's bent_identity, the same function
+    near = res["neighbours"]["matches"][0]
+    assert near["name"] == "bent_identity" and near["distance"] < 1e-7 and rep["neighbours"] == res["neighbours"]
+    nearest_html = text[text.index('id="nearest"'):]
+    assert "bent_identity" in nearest_html[:nearest_html.index("</table>")]
     row_html = text[text.index('<td data-status="T90">'):]
     assert SMOKE_LABEL in row_html[:row_html.index("</td>")]
     table = text[text.index('class="evaluation"'):]

@@ -117,10 +117,29 @@ def _theory_table(names: Sequence[str], theory: dict[str, dict[str, Any]], name:
                    rows, row_cls=cls)
 
 
+def _neighbours_html(nb: dict[str, Any] | None) -> str:
+    """The evaluated activation's nearest zoo relatives up to affine maps (``actlab similar``)."""
+    if not nb:
+        return '<p class="muted">not computed</p>'
+    if nb.get("error"):
+        return f'<p class="muted">none: {H.esc(nb["error"])}</p>'
+    fmt = lambda v: "—" if v is None else ("≈ 0" if v < 1e-7 else f"{v:.2g}")  # noqa: E731
+    rows = [(H.esc(m["name"]), f"<code>{H.esc(m['fit'])}</code>", H.esc(fmt(m["distance"])), H.esc(fmt(m["slope_distance"])),
+             H.esc("; ".join(filter(None, ["at the |a|·std bound" if m["at_bound"] else "",
+                                           ("same on this range: " + ", ".join(m["same_as"])) if m["same_as"] else ""]))))
+            for m in nb["matches"]]
+    return (H.table(("activation", "best fit c·g(a·x + b) + d", "values", "slopes", "note"), rows)
+            + f'<p class="small">Relative L2 errors of the best affine fit under x ~ N(0, 1) (<code>actlab similar</code>, '
+              f'docs/similar.md). A straight line alone fits it to {H.esc(fmt(nb["linear"]))}.</p>')
+
+
 def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], *, target: str,
                      studies: Sequence[Any] | None = None, profile: str | None = None,
-                     standard: Sequence[str] | None = None, progress: Progress = _quiet) -> dict[str, Any]:
-    """Write ``out/index.html`` for the evaluated activation ``act``; returns a summary for ``--json``."""
+                     standard: Sequence[str] | None = None, progress: Progress = _quiet,
+                     neighbours: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``out/index.html`` for the evaluated activation ``act``; returns a summary for ``--json``.
+
+    ``neighbours``: :func:`actlab.evaluate.nearest`'s result (computed by the caller; shown, not computed here)."""
     from ..zoo import DEFAULT_SET, get
 
     t0 = time.time()
@@ -155,18 +174,20 @@ def write_evaluation(out: Path, store: Path, act: Any, findings: Sequence[Any], 
     subtitle = (f"{name} ({target}) against the standard set: {len(run)} of "
                 f"{sum(cr.study is not None for cr in results)} studies hold results for it"
                 + (f" ({n_smoke} of them smoke tests, not evidence)" if n_smoke else "") + f" · store {store}")
+    near_html = _neighbours_html(neighbours)
     body = (f'<h2 id="checks">Checks</h2>{checks}'
+            f'<h2 id="nearest">Nearest known activations</h2>{near_html}'
             f'<h2 id="ranking">Claim by claim</h2>{claims_html}'
             f'<h2 id="theory">Theory beside the standard set</h2>{theory_html}'
             f'<h2 id="dashboard">Claim details</h2>{H.figure(overview, "verdict of every claim")}{details}'
             f'<h2 id="activations">Activation cards</h2>{cards}'
             f'<h2 id="methodology">Methodology</h2>{methodology_html(meth, time.time() - t0, extra)}')
-    nav = [("checks", "Checks"), ("ranking", "Claim by claim"), ("theory", "Theory"), ("dashboard", "Claims"),
+    nav = [("checks", "Checks"), ("nearest", "Nearest"), ("ranking", "Claim by claim"), ("theory", "Theory"), ("dashboard", "Claims"),
            ("activations", "Activations"), ("methodology", "Methodology")]
     verdicts = write_verdicts(out, results, store)
     index = out / "index.html"
     index.write_text(H.page(f"actlab evaluate: {name}", subtitle, nav, body), encoding="utf-8")
     return {"index": str(index), "verdicts": str(verdicts), "store": str(store), "activation": name, "target": target,
-            "checks": [{"check": f.check, "ok": f.ok, "message": f.message} for f in findings],
+            "checks": [{"check": f.check, "ok": f.ok, "message": f.message} for f in findings], "neighbours": neighbours,
             "claims": claims_data, "theory": theory_summary(names, theory), "figures": [str(p) for f in figs.saved for p in (f.png, f.svg)],
             "seconds": time.time() - t0}
