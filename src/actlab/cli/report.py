@@ -125,6 +125,10 @@ def register(app: typer.Typer) -> None:
             print_json(res)
             return
         console.print(timing_table(res["studies"]), highlight=False, soft_wrap=True)
+        near = res.get("neighbours") or {}
+        if near.get("matches"):
+            console.print("nearest known activations (actlab similar): " + "; ".join(
+                f"{m['name']} {m['distance']:.2g}" for m in near["matches"][:3]), highlight=False, soft_wrap=True)
         for c in res["report"]["claims"]:
             r = c["rank"]
             vs = c["versus_baseline"]
