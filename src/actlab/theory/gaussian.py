@@ -94,46 +94,70 @@ def _nodes(edges: np.ndarray, per_piece: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def expect(g: Integrand, mean: Any = 0.0, std: Any = 1.0, kinks: Sequence[float] = (), *,
-           rtol: float = 1e-11, max_level: int = 6) -> np.ndarray:
+           rtol: float = 1e-11, max_level: int = 6, unresolved: str = "raise") -> np.ndarray:
     """E[g_i(z)] for z ~ N(mean, std^2), for several integrands at once.
 
     ``g(z, t)`` receives the float64 tensors z = mean + std*t and t (shape (B, n)) and returns one tensor
     or a sequence of tensors of that shape.  ``mean``/``std`` broadcast to a batch shape S; the result has
     shape (F, *S) for F integrands (or S for a single tensor).  ``kinks`` are the points in z where some
     g_i is not smooth.  Convergence: see the module docstring; ``rtol`` is relative to E|g_i| (so an
-    exactly-zero mean such as E[tanh] is judged against the size of tanh, not against 0).
+    exactly-zero mean such as E[tanh] is judged against the size of tanh, not against 0).  Each row
+    (mean, std) is judged on its own and kept from the level where it converged, so one hard row
+    neither holds back nor refines the others.  ``unresolved``: ``"raise"`` (a ``ValueError`` with the
+    figures of the worst row) or ``"nan"`` (unconverged rows are NaN -- for scans that only need the
+    rows they can resolve, such as a fixed-point bracket search).
     """
+    if unresolved not in ("raise", "nan"):
+        raise ValueError(f"unresolved={unresolved!r}: must be 'raise' or 'nan'")
     m, s = np.broadcast_arrays(np.asarray(mean, dtype=float), check_std(std))
     if not np.all(np.isfinite(m)):
         raise ValueError(f"mean must be finite, got {mean!r}")
     shape = m.shape
     m, s = m.reshape(-1), s.reshape(-1)
     k = np.asarray(sorted(set(float(v) for v in kinks)), dtype=float)
-    edges = _edges(m, s, k)
+    edges_all = _edges(m, s, k)
     single = False
-    prev = None
+    prev: np.ndarray | None = None
+    result: np.ndarray | None = None
+    todo = np.arange(m.size)  # rows not converged yet
+    change = np.zeros(0)
     for level in range(max_level + 1):
-        t, w = _nodes(edges, 2**level)
+        t, w = _nodes(edges_all[todo], 2**level)
         tt = torch.from_numpy(t)
-        z = torch.from_numpy(m[:, None] + s[:, None] * t)
+        z = torch.from_numpy(m[todo, None] + s[todo, None] * t)
         with torch.no_grad():
             out = g(z, tt)
         if isinstance(out, torch.Tensor):
             single, out = True, [out]
-        vals = np.stack([np.broadcast_to(o.detach().numpy(), t.shape) for o in out])  # (F, B, n)
+        vals = np.stack([np.broadcast_to(o.detach().numpy(), t.shape) for o in out])  # (F, b, n)
         if not np.all(np.isfinite(vals)):
             raise ValueError("the integrand is not finite on the quadrature nodes (|t| <= 12); "
                              "its Gaussian expectation may not exist")
         cur = (vals * w).sum(-1)
         cur_abs = (np.abs(vals) * w).sum(-1)
-        if prev is not None and np.all(np.abs(cur - prev) <= rtol * cur_abs + 1e-300):
-            res = cur.reshape((-1, *shape))
-            return res[0] if single else res
+        if result is None:
+            result = np.full((cur.shape[0], m.size), np.nan)
+        if prev is not None:
+            change = np.abs(cur - prev) / np.maximum(cur_abs, 1e-300)  # (F, b)
+            ok = np.all(np.abs(cur - prev) <= rtol * cur_abs + 1e-300, axis=0)
+            result[:, todo[ok]] = cur[:, ok]
+            todo, cur, change = todo[~ok], cur[:, ~ok], change[:, ~ok]
+            if todo.size == 0:
+                res = result.reshape((-1, *shape))
+                return res[0] if single else res
         prev = cur
-    worst = float(np.max(np.abs(cur - prev) / np.maximum(cur_abs, 1e-300)))
-    raise ValueError(f"Gaussian quadrature did not converge (relative change {worst:.1e} after {max_level} "
-                     "refinements): the function has undeclared kinks or singularities; declare its kinks "
-                     "or use Monte Carlo (method='mc')")
+    assert result is not None
+    if unresolved == "nan":
+        res = result.reshape((-1, *shape))
+        return res[0] if single else res
+    worst = int(np.argmax(change.max(axis=0)))
+    i = todo[worst]
+    raise ValueError(f"Gaussian quadrature did not converge at mean={m[i]:.6g}, std={s[i]:.6g}: after {max_level} "
+                     f"refinements ({_nodes(edges_all[i:i + 1], 2**max_level)[0].shape[1]} nodes) the last one still "
+                     f"changed the result by {float(change[:, worst].max()):.1e} relative to E|g| (needed "
+                     f"{rtol:.0e}); the integrand varies faster than the panels resolve at this std (an "
+                     "oscillating function far out), or has kinks or singularities it does not declare. "
+                     "Use Monte Carlo (method='mc') for a rough value")
 
 
 def expect_mpmath(f: Callable[[Any], Any], mean: float = 0.0, std: float = 1.0, kinks: Sequence[float] = (),

@@ -52,13 +52,15 @@ def integrand(act: Any, names: tuple[str, ...]) -> Integrand:
     return g
 
 
-def gaussian_moments(act: Any, names: tuple[str, ...], mean: Any = 0.0, std: Any = 1.0) -> np.ndarray:
-    """Array (len(names), *broadcast shape) of the named moments (see the module docstring) by quadrature."""
+def gaussian_moments(act: Any, names: tuple[str, ...], mean: Any = 0.0, std: Any = 1.0, *,
+                     unresolved: str = "raise") -> np.ndarray:
+    """Array (len(names), *broadcast shape) of the named moments (see the module docstring) by quadrature
+    (``unresolved="nan"``: rows the quadrature cannot resolve are NaN instead of an error)."""
     a = pointwise(act)
     for n in names:
         if n not in _TERMS:
             raise ValueError(f"unknown moment {n!r}: choose from {', '.join(_TERMS)}")
-    return expect(integrand(a, names), mean, std, a.kinks)
+    return expect(integrand(a, names), mean, std, a.kinks, unresolved=unresolved)
 
 
 @dataclass(frozen=True)

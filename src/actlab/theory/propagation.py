@@ -127,7 +127,10 @@ def fixed_point(act: Any, sigma_w: float, sigma_b: float, *, q0: float = 1.0) ->
     _check_sigmas(sigma_w, sigma_b)
     check_std(q0, "q0")
     qs = np.logspace(math.log10(Q_LO), math.log10(Q_HI), 73)
-    g = variance_map(a, qs, sigma_w, sigma_b) - qs
+    # the scan only brackets roots: a q the quadrature cannot resolve (sin at q = 1e6 oscillates over
+    # thousands of periods) is left out (NaN: no sign, no bracket), every root is then solved exactly
+    (s2,) = gaussian_moments(a, ("second",), 0.0, np.sqrt(qs), unresolved="nan")
+    g = sigma_w**2 * s2 + sigma_b**2 - qs
     zero = np.abs(g) <= 1e-10 * qs
     marginal = False
     if np.all(zero):
@@ -249,8 +252,8 @@ def _slopes(a: Activation, q: np.ndarray, w2: np.ndarray) -> np.ndarray:
     return np.array([variance_map_slope(a, float(qq), math.sqrt(ww)) for qq, ww in zip(q, w2)])
 
 
-def _edge_params(a: Activation, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s2, d2 = gaussian_moments(a, ("second", "d1_second"), 0.0, np.sqrt(q))
+def _edge_params(a: Activation, q: np.ndarray, unresolved: str = "raise") -> tuple[np.ndarray, np.ndarray]:
+    s2, d2 = gaussian_moments(a, ("second", "d1_second"), 0.0, np.sqrt(q), unresolved=unresolved)
     if np.any(d2 <= 0):
         raise ValueError(f"{a.name} has E[phi'^2] = 0 at some variance: chi_1 = 0, no edge of chaos")
     sw2 = 1.0 / d2
@@ -294,7 +297,7 @@ def edge_of_chaos(act: Any, sigma_b: Any, *, strict: bool = True) -> list[EdgePo
         raise ValueError(f"sigma_b (bias standard deviation) must be >= 0 and finite, got {sigma_b!r}")
     lq = np.linspace(math.log(Q_LO), math.log(Q_HI), 73)
     qs = np.exp(lq)
-    sw2, sb2 = _edge_params(a, qs)
+    sw2, sb2 = _edge_params(a, qs, unresolved="nan")  # a scan, as in fixed_point: unresolved q are skipped
     line = np.abs(sb2) <= 1e-10 * qs  # sigma_b^2(q) = 0 identically (positively homogeneous phi)
     out: list[EdgePoint | None] = [None] * len(sbs)
     todo = []
@@ -313,7 +316,7 @@ def edge_of_chaos(act: Any, sigma_b: Any, *, strict: bool = True) -> list[EdgePo
             if not strict:
                 continue
             raise ValueError(f"{a.name}: no edge of chaos at sigma_b={sb:g} (sigma_b^2 on the edge spans "
-                             f"[{max(sb2.min(), 0):.3g}, {sb2.max():.3g}] for q* in [{Q_LO:g}, {Q_HI:g}])")
+                             f"[{max(np.nanmin(sb2), 0):.3g}, {np.nanmax(sb2):.3g}] for q* in [{Q_LO:g}, {Q_HI:g}])")
         todo.extend((i, j) for j in cross)
     if todo:
         idx = np.array([j for _, j in todo])
