@@ -193,7 +193,8 @@ register(ActivationSpec(
     notes="The safe denominator 1 + |B(x)| ≥ 1 has no pole wherever training moves the coefficients. "
           "Molina et al. initialise by fitting leaky ReLU: actlab.approx.pau(\"leaky_relu\") builds that "
           "module; this spec starts from tanh's Padé approximant (equal to tanh within 5e−4 on |x| ≤ 3, "
-          "linear tails of slope 1/15), whose coefficients are exact. Shape properties for other "
+          "linear tails of slope 1/15): a = (0, 1, 0, 1/9, 0, 1/945), b = (0, 4/9, 0, 1/63), rounded to "
+          "float32 (see _common.f32). Shape properties for other "
           "coefficients are sampled (see _pau_props).",
 ))
 
