@@ -3,7 +3,8 @@
 A study's fingerprint hashes
 
 * the code of the study module, of the engine modules that train (``train``, ``ensemble``, ``tasks``),
-  of :mod:`actlab.nn`, :mod:`actlab.zoo.activation`, :mod:`actlab.models`, :mod:`actlab.data`, and of
+  of :mod:`actlab.nn`, :mod:`actlab.zoo.activation`, :mod:`actlab.models`, :mod:`actlab.data`,
+  :mod:`actlab.metrics` (the measurements studies take inside models), and of
   every module the study lists in ``code``; each module is hashed as its syntax tree without
   docstrings, so editing prose (a study's header of measured numbers, which is regenerated from its
   records) keeps the records, while editing code retires them;
@@ -26,7 +27,7 @@ from typing import Any, Iterable
 __all__ = ["code_hash", "study_fingerprint", "ENGINE_MODULES"]
 
 ENGINE_MODULES = ("actlab.engine.train", "actlab.engine.ensemble", "actlab.engine.tasks", "actlab.nn",
-                  "actlab.zoo.activation", "actlab.models", "actlab.data")
+                  "actlab.zoo.activation", "actlab.models", "actlab.data", "actlab.metrics")
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
