@@ -182,11 +182,15 @@ def bench_op(act: Activation, numel: int, dtype: torch.dtype, device: str, *, re
                      "forward_ms": t_f * 1e3, "backward_ms": t_b * 1e3, "fwd_bwd_ms": t_fb * 1e3,
                      "fwd_bwd_GBps": gbs, "frac_of_copy": gbs / copy_gbs,
                      "saved_bytes_per_elem": kept / numel})
-    base = {r["impl"]: r["fwd_bwd_ms"] for r in rows}
+    base = {r["impl"]: r for r in rows}
     for r in rows:
-        r["speedup_vs_eager"] = base["eager"] / r["fwd_bwd_ms"]
+        # speed ratios (> 1: faster than eager), side by side from the same round-robin run
+        r["speedup_vs_eager"] = base["eager"]["fwd_bwd_ms"] / r["fwd_bwd_ms"]
+        r["forward_vs_eager"] = base["eager"]["forward_ms"] / r["forward_ms"]
+        r["backward_vs_eager"] = base["eager"]["backward_ms"] / r["backward_ms"]
         if "torch.compile" in base:
-            r["speedup_vs_compile"] = base["torch.compile"] / r["fwd_bwd_ms"]
+            r["speedup_vs_compile"] = base["torch.compile"]["fwd_bwd_ms"] / r["fwd_bwd_ms"]
+            r["forward_vs_compile"] = base["torch.compile"]["forward_ms"] / r["forward_ms"]
     return rows
 
 

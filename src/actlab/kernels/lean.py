@@ -69,6 +69,7 @@ class Plan:
     saved_tensors: int  # input-sized tensors the native/formula form keeps for backward
     finite_match: bool  # values and gradients of the native form on finite inputs
     special_match: bool  # ... and at NaN/+-inf
+    forward_special: bool = False  # the native forward values are right at NaN/+-inf too (only the gradients are not)
     native_forward: bool = False  # lean plan: the forward values come from ``native``
     forward_check: bool = True  # ... patched at non-finite entries (the native values are wrong there)
 
@@ -148,7 +149,7 @@ def plan(act: Activation) -> Plan:
         if not has_d:
             return Plan("autograd", None, saved, finite, special)
         if saved <= 1 and finite:
-            return Plan("native_fixed", cand, saved, finite, special)
+            return Plan("native_fixed", cand, saved, finite, special, forward_special=fwd_special)
         if fwd_finite and (forward_only is None or (forward_only.forward_check and fwd_special)):
             forward_only = Plan("lean", cand, saved, finite, special, native_forward=True, forward_check=not fwd_special)
     if forward_only is not None:
@@ -246,7 +247,11 @@ def apply(act: Activation, x: torch.Tensor) -> torch.Tensor:
         args = triton_args(act)
         if args is not None:
             return TritonPointwiseFunction.apply(x, act, args)
-    if p.kind in ("native", "native_fixed") and not transformed(x) and (p.kind == "native" or _all_finite(x)):
+    # no finiteness check where the native values are right everywhere: always for "native", and for
+    # "native_fixed" when only the forward runs (no graph recorded: inference, torch.no_grad) and its
+    # values keep the conventions (ReLU's values do; only its gradient at NaN does not)
+    unchecked = p.kind == "native" or (p.forward_special and not (x.requires_grad and torch.is_grad_enabled()))
+    if p.kind in ("native", "native_fixed") and not transformed(x) and (unchecked or _all_finite(x)):
         cd = _compute_dtype(x.dtype)
         return p.native(x.to(cd)).to(x.dtype) if cd != x.dtype else p.native(x)  # type: ignore[misc]
     if p.kind == "lean" and not p.native_forward:
