@@ -25,7 +25,7 @@ def _parse_where(text: str | None) -> dict[str, str]:
 
 def cmd_list(
     where: str = typer.Option(None, "--where", help="property filters, e.g. monotone=true,convex=false,smoothness=inf"),
-    family: str = typer.Option(None, help="only this family (rectifiers, exponential, sigmoidal, self_gated, smooth, gated)"),
+    family: str = typer.Option(None, help="only this family (rectifiers, exponential, sigmoidal, self_gated, smooth, learnable, gated)"),
     kind: str = typer.Option(None, help="pointwise or gated"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
