@@ -92,8 +92,12 @@ register(ActivationSpec(
 
 
 def _softplus(x, beta):
-    # relu(x) + log1p(exp(-|βx|))/β: exact everywhere, no overflow, and convex/monotone to the last bit
-    return torch.relu(x) + torch.log1p(torch.exp(-torch.abs(beta * x))) / beta
+    # log(e^0 + e^(βx))/β = max(βx, 0)/β + log1p(e^(−|βx|))/β: exact everywhere, no overflow, convex and
+    # monotone to the last bit.  torch.logaddexp computes that in one native pass (β = 1: no scaling)
+    zero = torch.zeros((), dtype=x.dtype, device=x.device)
+    if not isinstance(beta, torch.Tensor) and beta == 1.0:
+        return torch.logaddexp(x, zero)
+    return torch.logaddexp(beta * x, zero) / beta
 
 
 register(ActivationSpec(
