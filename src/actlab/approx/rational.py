@@ -16,7 +16,7 @@ the safe form; the better one wins.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ def check_rational_degree(degree: Any) -> tuple[int, int]:
 
 
 # torch evaluation lives with the zoo's ``pau`` spec (the zoo cannot import upwards); re-exported here
-from ..zoo._rational import _Parts, _deriv, _horner, _t, rational_kinks, rational_value, rational_derivatives  # noqa: E402,F401
+from ..zoo.rational import rational_derivatives, rational_kinks, rational_value  # noqa: E402,F401
 
 # --------------------------------------------------------------------------------------------
 # fitting

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mpmath import mp
 
 from ._common import as_tensor, f32, props, pwl_kinks, pwl_props
-from ._rational import rational_derivatives, rational_kinks, rational_value
+from .rational import rational_derivatives, rational_kinks, rational_value
 from .registry import register
 from .spec import SMOOTH, ActivationSpec, Param
 
