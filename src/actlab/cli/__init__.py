@@ -20,7 +20,23 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help text is plain text: with rich markup "[a, b]" in a docstring vanished from --help
+    rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"actlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """actlab: the activation-function laboratory. Every command has --help; most have --json."""
 
 
 def _load() -> None:
@@ -34,9 +50,32 @@ _load()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: bad input exits 2 with one line on stderr, never a traceback."""
+    """Console entry point: bad input exits 2 with one line on stderr, never a traceback.
+
+    Click's own usage errors (a missing argument, an unknown option) are caught here too and printed
+    as one line instead of typer's six-line panel; ``actlab`` alone still prints the help.
+    """
     try:
-        app(args=argv, prog_name="actlab", standalone_mode=True)
+        from typer import _click as click  # typer vendors its own click (the exceptions it raises)
+    except ImportError:  # older typer: the click package
+        import click  # type: ignore[no-redef]
+    exc = click.exceptions
+    try:
+        rc = app(args=argv, prog_name="actlab", standalone_mode=False)
     except CliError as e:  # raised outside typer's own handling (should be rare)
         console_err(str(e))
         sys.exit(2)
+    except exc.NoArgsIsHelpError as e:
+        e.show()
+        sys.exit(2)
+    except exc.UsageError as e:
+        cmd = e.ctx.command_path if e.ctx is not None else "actlab"
+        console_err(f"{e.format_message()} (see `{cmd} --help`)")
+        sys.exit(2)
+    except exc.ClickException as e:
+        console_err(e.format_message())
+        sys.exit(e.exit_code)
+    except exc.Abort:
+        console_err("aborted")
+        sys.exit(1)
+    sys.exit(rc if isinstance(rc, int) else 0)

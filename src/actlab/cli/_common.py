@@ -21,7 +21,10 @@ class CliError(Exception):
 
 
 def console_err(msg: str) -> None:
-    _err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: a message is text, not markup ("pip install 'actlab[parquet]'" lost its brackets)
+    _err.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
 
 
 def fail(msg: str) -> NoReturn:
@@ -31,12 +34,14 @@ def fail(msg: str) -> NoReturn:
 
 
 def guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn the library's input errors (ValueError, KeyError, TypeError) into ``fail``."""
+    """Run ``fn``; turn the library's input errors (``ValueError`` and its ``KeyError`` kin such as an
+    unknown activation) into ``fail``.  A ``TypeError`` is *not* caught: from a command, whose
+    arguments are all parsed strings, it is a bug of ours and must show its traceback (exit 1)."""
     try:
         return fn()
     except CliError as e:
         fail(str(e))
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError) as e:
         msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         fail(msg)
 

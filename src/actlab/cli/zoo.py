@@ -33,9 +33,18 @@ def cmd_list(
     from ..report.cards import card
     from ..zoo import get, list_activations
 
+    from ..zoo import all_specs
+    from ..zoo.registry import suggest
+
     filters = _parse_where(where)
+    for key, opt in (("family", "--family"), ("kind", "--kind")):
+        if key in filters:
+            fail(f"{key} is not a property: use {opt} {filters[key]} instead of --where {key}={filters[key]}")
     if kind is not None and kind not in ("pointwise", "gated"):
         fail(f"unknown kind {kind!r}: use pointwise or gated")
+    families = sorted({s.family for s in all_specs()})
+    if family is not None and family not in families:
+        fail(f"unknown family {family!r}{suggest(family, families)} (families: {', '.join(families)})")
     names = guard(lambda: list_activations(kind=kind, family=family, **filters))
     cards = [card(get(n)) for n in names]
     if as_json:
@@ -69,9 +78,7 @@ def cmd_show(
 
     from ..report.cards import card, card_markdown, plot_activation
 
-    act = activation(name)
-    if act.spec.user:
-        fail(f"{name!r} is not a registered activation; `actlab evaluate` analyses your own functions")
+    act = activation(name)  # a registered name or a user's module:fn (its card says what is not declared)
     if plot is not None:
         save_figure(plot_activation(act), str(plot))
     if as_json:
@@ -84,18 +91,23 @@ def cmd_show(
         console.print(f"plot written to {plot}", style="dim")
 
 
+def gallery_activations(names: str | None) -> list:
+    """What ``actlab gallery`` draws: the given list, else one card per registered activation."""
+    from ..zoo import all_specs, get
+
+    return activations(names) if names else [get(s) for s in all_specs()]
+
+
 def cmd_gallery(
     out: Path = typer.Option(Path("actlab-gallery"), "--out", help="folder to write into (created if missing)"),
-    names: str = typer.Option(None, "--activations", help="comma-separated activations (default: the default set + gated units)"),
+    names: str = typer.Option(None, "--activations", help="comma-separated activations (default: every registered one)"),
     as_json: bool = typer.Option(False, "--json", help="print what was written as JSON"),
 ) -> None:
     """Write a gallery: the activation list plus a card (Markdown) and a plot (PNG) per activation."""
     from rich.progress import Progress
 
     from ..report.cards import card, card_markdown, plot_activation
-    from ..zoo import DEFAULT_SET, GATED_SET, get
-
-    acts = activations(names) if names else [get(n) for n in (*DEFAULT_SET, *GATED_SET)]
+    acts = gallery_activations(names)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

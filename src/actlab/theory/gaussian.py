@@ -47,10 +47,18 @@ def pointwise(act: Any) -> Activation:
     return a
 
 
+#: largest std (and |mean|) taken: the quadrature evaluates phi(z)^2 at |z| up to 12 std, which must
+#: stay finite in float64 (1e308 overflowed to inf inside the panel layout)
+STD_MAX = 1e150
+
+
 def check_std(std: Any, what: str = "std") -> np.ndarray:
     s = np.asarray(std, dtype=float)
     if s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"{what} must be positive and finite, got {std!r}")
+    if np.any(s > STD_MAX):
+        raise ValueError(f"{what}={float(np.max(s)):g} is too large: at most {STD_MAX:g} (squares of values "
+                         f"12 {what} out must stay finite in float64)")
     return s
 
 
@@ -110,8 +118,8 @@ def expect(g: Integrand, mean: Any = 0.0, std: Any = 1.0, kinks: Sequence[float]
     if unresolved not in ("raise", "nan"):
         raise ValueError(f"unresolved={unresolved!r}: must be 'raise' or 'nan'")
     m, s = np.broadcast_arrays(np.asarray(mean, dtype=float), check_std(std))
-    if not np.all(np.isfinite(m)):
-        raise ValueError(f"mean must be finite, got {mean!r}")
+    if not np.all(np.isfinite(m)) or np.any(np.abs(m) > STD_MAX):
+        raise ValueError(f"mean must be finite and at most {STD_MAX:g} in magnitude, got {mean!r}")
     shape = m.shape
     m, s = m.reshape(-1), s.reshape(-1)
     k = np.asarray(sorted(set(float(v) for v in kinks)), dtype=float)

@@ -82,35 +82,77 @@ def parse_name(text: str) -> tuple[str, dict[str, Any]]:
     Values are Python literals; a bare identifier is read as a string (``gelu(approximate=tanh)``).
     """
     text = text.strip()
+    shown = text if len(text) <= 60 else f"{text[:40]}...{text[-10:]} ({len(text)} characters)"
     try:
         node = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        raise ValueError(f"cannot parse activation {text!r}: write NAME or NAME(key=value, ...)") from None
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte
+        raise ValueError(f"cannot parse activation {shown!r}: write NAME or NAME(key=value, ...)") from None
+    except (RecursionError, MemoryError):  # thousands of nested operators ("------...1")
+        raise ValueError(f"cannot parse activation {shown!r}: nested too deeply; write NAME or NAME(key=value, ...)") from None
     if isinstance(node, ast.Name):
         return node.id, {}
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)) or node.args:
-        raise ValueError(f"cannot parse activation {text!r}: write NAME or NAME(key=value, ...)")
+        raise ValueError(f"cannot parse activation {shown!r}: write NAME or NAME(key=value, ...)")
     out: dict[str, Any] = {}
     for kw in node.keywords:
         if kw.arg is None:
-            raise ValueError(f"cannot parse activation {text!r}: ** is not allowed")
+            raise ValueError(f"cannot parse activation {shown!r}: ** is not allowed")
+        if kw.arg in out:  # Python rejects f(a=1, a=2) only when compiling; ast.parse keeps both
+            raise ValueError(f"activation {shown!r} gives {kw.arg} twice; give each parameter once")
         v = kw.value
         if isinstance(v, ast.Name):
             out[kw.arg] = v.id
             continue
         try:
             out[kw.arg] = ast.literal_eval(v)
-        except ValueError:
-            raise ValueError(f"cannot parse value of {kw.arg} in {text!r}: use a number or a quoted string") from None
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+            raise ValueError(f"cannot parse value of {kw.arg} in {shown!r}: use a number or a quoted string") from None
     return node.func.id, out
+
+
+def _import_module(mod_name: str, target: str) -> Any:
+    """Import a user's module; the current folder is searched too (as ``python -m`` would, and as a user
+    who writes ``actlab show myacts:fn`` next to ``myacts.py`` expects), after the installed packages.
+    An error inside the user's module is reported in one line: it is their code, not ours."""
+    import os
+    import sys
+
+    try:
+        return importlib.import_module(mod_name)
+    except ModuleNotFoundError as e:
+        top = mod_name.split(".")[0]
+        cwd = os.getcwd()
+        if e.name not in (top, mod_name) or cwd in sys.path or "" in sys.path:
+            raise ValueError(f"cannot import {mod_name!r} for activation {target!r}: {e}") from None
+        sys.path.append(cwd)
+        try:
+            return importlib.import_module(mod_name)
+        except ModuleNotFoundError as e2:
+            sys.path.remove(cwd)
+            raise ValueError(f"cannot import {mod_name!r} for activation {target!r}: {e2} (searched the installed "
+                             f"packages and the current folder {cwd})") from None
+        except Exception as e2:  # noqa: BLE001
+            raise _import_failed(mod_name, target, e2) from None
+    except Exception as e:  # noqa: BLE001  (a SyntaxError, or the module raising while it is imported)
+        raise _import_failed(mod_name, target, e) from None
+
+
+def _import_failed(mod_name: str, target: str, e: BaseException) -> ValueError:
+    where = ""
+    if isinstance(e, SyntaxError):
+        where = f" ({e.filename}, line {e.lineno})"
+    else:
+        import traceback
+
+        frames = traceback.extract_tb(e.__traceback__)
+        if frames:
+            where = f" ({frames[-1].filename}, line {frames[-1].lineno})"
+    return ValueError(f"importing {mod_name!r} for activation {target!r} failed: {type(e).__name__}: {e}{where}")
 
 
 def _import_object(target: str) -> Any:
     mod_name, _, attr = target.partition(":")
-    try:
-        obj: Any = importlib.import_module(mod_name)
-    except ImportError as e:
-        raise ValueError(f"cannot import {mod_name!r} for activation {target!r}: {e}") from None
+    obj: Any = _import_module(mod_name, target)
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)

@@ -71,13 +71,24 @@ class Param:
                 raise ValueError(f"{self.name}={value!r} is not allowed: must be {self.bound_text()}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{self.name}={value!r} must be a number in {self.bound_text()}")
-        v = float(value)
+            raise ValueError(f"{self.name}={_short(value)} must be a number in {self.bound_text()}")
+        try:
+            v = float(value)
+        except OverflowError:  # an int beyond float range (leaky_relu(negative_slope=999...9))
+            raise ValueError(f"{self.name}={_short(value)} is too large: must be a finite number in "
+                             f"{self.bound_text()}") from None
+        if math.isinf(v):  # "[0, inf)" is a bound, not an allowed value: elu(alpha=1e309) gave phi(0) = NaN
+            raise ValueError(f"{self.name}={_fmt(v)} is not finite: must be a finite number in {self.bound_text()}")
         too_low = v < self.lower or (self.lower_open and v == self.lower)
         too_high = v > self.upper or (self.upper_open and v == self.upper)
         if math.isnan(v) or too_low or too_high:
             raise ValueError(f"{self.name}={_fmt(v)} is out of bounds: must be in {self.bound_text()}")
         return v
+
+
+def _short(value: Any) -> str:
+    r = repr(value)
+    return r if len(r) <= 40 else f"{r[:20]}...{r[-8:]} ({len(r)} characters)"
 
 
 def _fmt(v: float) -> str:

@@ -1,0 +1,125 @@
+"""The CLI at its edges (issue 15): every bad input is one line and exit 2, our own bugs keep their
+traceback, and the fuzzed inputs that gave tracebacks are handled."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import actlab
+
+# the installed console script, as a user runs it (its sys.path does not start with the current folder,
+# unlike ``python -c``)
+ACTLAB = [str(Path(sys.executable).with_name("actlab"))]
+
+
+def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The console entry point in a fresh process (what a user runs), from ``cwd``."""
+    if not Path(ACTLAB[0]).exists():
+        pytest.skip("the actlab console script is not installed next to this python")
+    return subprocess.run([*ACTLAB, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def _one_line(res: subprocess.CompletedProcess) -> str:
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    lines = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in res.stderr, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("text, match", [
+    ("leaky_relu(negative_slope=" + "9" * 400 + ")", "too large"),
+    ("-" * 5000 + "1", "nested too deeply"),
+    ("elu(alpha=1e309)", "not finite"),
+    ("elu(alpha=1, alpha=2)", "alpha twice"),
+    ("hardtanh(min_val=-1e400)", "not finite"),
+    ("gelu(approximate=" + "[" * 3000 + "]" * 3000 + ")", "cannot parse"),
+])
+def test_bad_activation_texts_are_one_line_errors(cli, one_line_error, text, match):
+    with pytest.raises(ValueError, match=match):
+        actlab.get(text)
+    assert match in one_line_error(cli("show", "--", text))  # "--": a text may start with "-"
+
+
+def test_infinite_parameter_values_are_rejected_for_every_numeric_parameter():
+    for s in actlab.zoo.all_specs():
+        for p in s.params:
+            if p.choices is None:
+                with pytest.raises(ValueError, match="not finite"):
+                    p.check(float("inf"))
+
+
+def test_theory_with_an_overflowing_std_is_one_line(cli, one_line_error):
+    assert "too large" in one_line_error(cli("theory", "moments", "relu", "--std", "1e308"))
+
+
+def test_list_checks_family_and_where_keys(cli, one_line_error):
+    assert "did you mean 'sigmoidal'" in one_line_error(cli("list", "--family", "sigmoidl"))
+    assert "--family x" in one_line_error(cli("list", "--where", "family=x"))
+
+
+def test_usage_errors_and_version_from_the_console_entry_point(tmp_path):
+    for args in (["show"], ["list", "--bogus"], ["show", "-" * 50 + "1"]):
+        assert "--help" in _one_line(_run(args))
+    res = _run(["--version"])
+    assert res.returncode == 0 and res.stdout.strip() == f"actlab {actlab.__version__}"
+
+
+def test_user_module_in_the_current_folder(tmp_path):
+    (tmp_path / "my_acts_cwd.py").write_text("import torch\n\ndef wiggle(x):\n    return x * torch.sigmoid(x) + 0.1 * torch.sin(x)\n")
+    (tmp_path / "broken_acts.py").write_text("def f(x)\n    return x\n")
+    (tmp_path / "raising_acts.py").write_text("raise RuntimeError('no GPU here')\n")
+    res = _run(["show", "my_acts_cwd:wiggle"], cwd=tmp_path)
+    assert res.returncode == 0 and "wiggle" in res.stdout, res.stderr
+    assert "SyntaxError" in _one_line(_run(["show", "broken_acts:f"], cwd=tmp_path))
+    assert "RuntimeError: no GPU here" in _one_line(_run(["show", "raising_acts:f"], cwd=tmp_path))
+    assert "current folder" in _one_line(_run(["show", "no_such_module_here:f"], cwd=tmp_path))
+
+
+def test_brackets_survive_in_errors_and_help(cli):
+    from actlab.cli._common import console_err
+
+    import io
+    from rich.console import Console
+
+    from actlab.cli import _common
+
+    buf = io.StringIO()
+    old, _common._err = _common._err, Console(file=buf, width=200)
+    try:
+        console_err("Parquet export needs pyarrow: pip install 'actlab[parquet]'")
+    finally:
+        _common._err = old
+    assert "'actlab[parquet]'" in buf.getvalue()
+    res = cli("--help")
+    assert "Approximate an activation on [a, b]" in res.output
+
+
+def test_our_own_type_errors_are_not_reported_as_bad_input():
+    """guard() turns the library's ValueErrors into exit 2; a TypeError from a command is our bug and
+    propagates (the traceback and exit 1 of an uncaught exception)."""
+    import typer
+
+    from actlab.cli._common import guard
+
+    def buggy():
+        return len(3)  # a TypeError of ours
+
+    with pytest.raises(TypeError):
+        guard(buggy)
+    with pytest.raises(typer.Exit) as e:
+        guard(lambda: actlab.get("nonexistent_activation"))
+    assert e.value.exit_code == 2
+
+
+def test_gallery_has_one_card_per_activation(cli, tmp_path):
+    from actlab.cli.zoo import gallery_activations
+
+    assert sorted(a.spec.name for a in gallery_activations(None)) == sorted(s.name for s in actlab.zoo.all_specs())
+    res = cli("gallery", "--out", tmp_path / "g", "--activations", "relu,swiglu")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "g").glob("*.md")) == ["README.md", "relu.md", "swiglu.md"]
