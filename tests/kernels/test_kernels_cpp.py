@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -275,3 +276,20 @@ def test_build_is_reused_by_another_process():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(so)
     assert so.stat().st_mtime_ns == before
+
+
+def test_a_first_build_says_so_in_one_line(monkeypatch, tmp_path, capsys):
+    """The first call that builds the C++ kernels stalls for about a minute: it prints one line saying
+    why (issue 15); a cached build prints nothing.  The compiler is replaced by a recorder here."""
+    import torch.utils.cpp_extension as ext
+
+    calls = []
+    monkeypatch.setenv("ACTLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(ext, "load_inline", lambda **kw: calls.append(kw) or object())
+    _cpu._build()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(calls) == 1 and len(err) == 1 and err[0].startswith("actlab: compiling the C++ gated kernels")
+    build = Path(calls[0]["build_directory"])
+    (build / f"{calls[0]['name']}.so").write_bytes(b"")  # what a finished build leaves
+    _cpu._build()
+    assert capsys.readouterr().err == "" and len(calls) == 2

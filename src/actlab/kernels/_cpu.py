@@ -311,6 +311,12 @@ def _build() -> Any:
     if scripts and scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join(filter(None, [os.environ.get("PATH"), scripts]))
 
+    if not any(build.glob(f"{name}*.so")):  # a first build: say why the call stalls (~1 min of C++)
+        import sys
+
+        sys.stderr.write(f"actlab: compiling the C++ gated kernels once for this machine (about a minute; cached "
+                         f"in {build})\n")
+        sys.stderr.flush()
     with warnings.catch_warnings(record=True) as caught:  # torch's build notes go to the log, not to stderr
         warnings.simplefilter("always")
         mod = load_inline(name=name, cpp_sources=[_SOURCE], functions=["gated_forward", "gated_backward"],
