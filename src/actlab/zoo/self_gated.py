@@ -74,8 +74,9 @@ register(ActivationSpec(
     properties=props(monotone=False, convex=False, below=True, above=False, zero_centred=True, self_gated=True, dphi0=0.5),
     mpmath=_gelu_mp,
     torch_functional=F.gelu, torch_module="GELU",
-    notes="Exact GELU is the default, as in PyTorch and JAX's approximate=False; TensorFlow/Keras "
-          "and jax.nn.gelu default to the tanh form.",
+    notes="Exact GELU is the default, as in PyTorch, TensorFlow (tf.nn.gelu) and Keras "
+          "(keras.activations.gelu), all approximate=False by default; jax.nn.gelu defaults to the tanh "
+          "form (approximate=True). Computed as ½x·erfc(−x/√2), which keeps the far left tail.",
 ))
 
 
