@@ -24,7 +24,8 @@ negative-response unit; descriptive).  Two halves in one study:
 
 Parts (SiLU against ReLU; Holm across the deciding parts):
 
-* theory: the quadrature agrees with mpmath on the grid, max abs error <= 1e-9 (exact);
+* theory, a numerics check (descriptive: a failure would mean the integrals are wrong, not that the
+  claim is): the quadrature agrees with mpmath on the grid, max abs error <= 1e-9 (exact);
 * theory: |mean| ratio at N(0, 1) <= 0.5 (exact, tolerance 0: the declared ratio is the threshold);
 * theory: median |mean| ratio over the grid <= 0.5 (exact): the claim is unconditional, so it must
   hold for typical input distributions, not only one;
@@ -77,7 +78,7 @@ from ..engine import Figure, Part, Profile, Result, Shared, Study, UnitSpec
 from ..engine.tasks import Classification
 from ..engine.train import Schedule, build, train
 from ..metrics import activity
-from ..models import hidden_activations, mlp
+from ..models import mlp
 from ..theory.gaussian import expect_mpmath, pointwise
 from ..theory.relations import residual_mean
 
@@ -212,8 +213,8 @@ STUDY = Study(
     profiles=PROFILES,
     run=run,
     parts=[
-        Part("theory: the quadrature agrees with mpmath on the (mu, sigma) grid", "mpmath_max_abs_error",
-             rule="exact", target=0.0, relation="<=", delta=1e-9, cell=_THEORY,
+        Part("theory: the quadrature agrees with mpmath on the (mu, sigma) grid (numerics check, descriptive)",
+             "mpmath_max_abs_error", rule="exact", target=0.0, relation="<=", delta=1e-9, cell=_THEORY, decides=False,
              why="the Gauss-Legendre rule converges to rtol 1e-11 of E|g|; 1e-9 absolute is far below any "
                  "mean that matters here (>= 1e-3) and far above float64 rounding"),
         Part("theory: |mean| ratio SiLU/ReLU at z ~ N(0, 1) is at most 0.5", "ratio_at_standard", rule="exact",

@@ -27,8 +27,8 @@ user's function, runs as it is in every alpha cell and is compared with its own 
 
 Parts (PReLU; within-unit, judged against 0 over seeds; Holm across all deciding parts):
 
-* theory: quadrature vs closed form, max relative error <= 1e-12 (exact); quadrature vs mpmath,
-  <= 1e-12 (exact);
+* theory: quadrature vs the closed form in alpha, max relative error <= 1e-12 (exact): gamma* *is*
+  that function of alpha; quadrature vs mpmath, <= 1e-12 (exact; a numerics check, descriptive);
 * at init, per alpha: max log error of the measured normaliser, non-inferiority with margin 0.025
   (supported iff the upper 95 % bound of the error is below 0.025) -- the primary part is alpha = 0.25
   (PReLU's default), the other four alphas decide too (the claim is "a function of alpha", every alpha);
@@ -235,8 +235,9 @@ def _parts() -> list[Part]:
            "closer than that identifies alpha on the grid, further does not")
     parts = [Part("theory: gamma*(alpha) by quadrature equals the closed form", "closed_form_relerr", rule="exact",
                   target=0.0, relation="<=", delta=1e-12, why=why_t, cell=theory, within=True),
-             Part("theory: gamma*(alpha) by quadrature equals mpmath's integral", "mpmath_relerr", rule="exact",
-                  target=0.0, relation="<=", delta=1e-12, why=why_t, cell=theory, within=True)]
+             Part("theory: gamma*(alpha) by quadrature equals mpmath's integral (numerics check, descriptive)",
+                  "mpmath_relerr", rule="exact", target=0.0, relation="<=", delta=1e-12, why=why_t, cell=theory,
+                  within=True, decides=False)]
     for when, metric in (("at init", "init_logerr"), ("after training", "trained_logerr")):
         for a in ALPHAS:
             parts.append(Part(f"{when}, alpha = {a:g}: BatchNorm's normaliser is gamma*(alpha) within 2.5 %",
