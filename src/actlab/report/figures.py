@@ -176,8 +176,9 @@ def series_chart(fig_spec: dict[str, Any], *, baseline: str | None = None, compa
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(fig_spec.get("xlabel", ""), fontsize=8)
-    ax.set_ylabel(fig_spec.get("ylabel", "") + " (mean, 95% CI over seeds)", fontsize=8)
-    ax.set_title(fig_spec.get("title", "") + (f" — {note}" if note else ""), fontsize=9)
+    ax.set_ylabel(fig_spec.get("ylabel", ""), fontsize=8)
+    ax.set_title(fig_spec.get("title", "") + (f" — {note}" if note else "")
+                 + "\n(lines: mean over seeds; bands: 95% CI)", fontsize=9)
     ax.tick_params(labelsize=8)
     if series:
         ax.legend(fontsize=7, ncol=2 if len(series) > 6 else 1, frameon=False)
