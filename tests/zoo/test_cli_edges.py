@@ -123,3 +123,15 @@ def test_gallery_has_one_card_per_activation(cli, tmp_path):
     res = cli("gallery", "--out", tmp_path / "g", "--activations", "relu,swiglu")
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "g").glob("*.md")) == ["README.md", "relu.md", "swiglu.md"]
+
+
+def test_cards_name_and_explain_every_property(cli):
+    from actlab.report.cards import PROPERTY_TEXT
+    from actlab.zoo import Properties
+
+    assert set(PROPERTY_TEXT) == set(Properties.__dataclass_fields__)  # a new property needs its explanation
+    out = cli("show", "gelu").output
+    for label, meaning in PROPERTY_TEXT.values():
+        assert label in out
+    assert "phi0" not in out and "dphi0" not in out and "zero_centred" not in out
+    assert "C^∞" in out and "continuous, with a kink" in cli("show", "relu").output

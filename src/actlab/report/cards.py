@@ -37,6 +37,28 @@ def card(act: Activation) -> dict[str, Any]:
     }
 
 
+#: how a card names each declared property, and what it measures (the field names are terse: a reader
+#: saw "phi0", "smoothness -1" and "zero centred: yes" for GELU, whose mean under N(0, 1) is 0.28)
+PROPERTY_TEXT: dict[str, tuple[str, str]] = {
+    "monotone": ("monotone", "non-decreasing on the whole real line"),
+    "convex": ("convex", "convex on the whole real line"),
+    "bounded_below": ("bounded below", "the outputs have a finite lower bound"),
+    "bounded_above": ("bounded above", "the outputs have a finite upper bound"),
+    "smoothness": ("smoothness", "C^k: k continuous derivatives (−1 a jump, 0 a kink, ∞ smooth)"),
+    "zero_centred": ("φ(0) = 0, both signs", "passes through the origin and takes both signs; not E[φ(z)] = 0 "
+                     "(see the moments: GELU's mean under N(0, 1) is 0.28)"),
+    "self_gated": ("self-gated", "φ(x) = x·g(x) with a gate g rising from 0 to 1"),
+    "phi0": ("φ(0)", "value at 0"),
+    "dphi0": ("φ′(0)", "slope at 0 (at a kink: the value autograd returns, as PyTorch)"),
+}
+
+
+def _fmt_smoothness(v: Any) -> str:
+    if v in ("inf", math.inf):
+        return "C^∞"
+    return {-1: "discontinuous (C^−1)", 0: "continuous, with a kink (C^0)"}.get(int(v), f"C^{int(v)}")
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
@@ -57,8 +79,10 @@ def card_markdown(act: Activation, image: str | None = None) -> str:
         lines += ["", "| parameter | value | allowed | learnable |", "|---|---|---|---|"]
         lines += [f"| {p['name']} | {_fmt(p['value'])} | {p['allowed']} | {_fmt(p['learnable'])} |" for p in c["params"]]
     if c["properties"]:
-        lines += ["", "| property | value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in c["properties"].items()]
+        lines += ["", "| property | value | meaning |", "|---|---|---|"]
+        for k, v in c["properties"].items():
+            label, meaning = PROPERTY_TEXT.get(k, (k, ""))
+            lines.append(f"| {label} | {_fmt_smoothness(v) if k == 'smoothness' else _fmt(v)} | {meaning} |")
     if c["notes"]:
         lines += ["", c["notes"]]
     return "\n".join(lines) + "\n"
