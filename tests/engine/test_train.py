@@ -206,3 +206,25 @@ def test_every_default_activation_keeps_its_bits_in_a_group_at_awkward_sizes(tas
     group = _train(builder, units, task, sched)
     bad = [u for u, a, g in zip(units, alone, group) if _bits(a) != _bits(g)]
     assert not bad, f"units whose numbers depend on their group: {bad}"
+
+
+def test_per_channel_learned_activations_train_alone_instead_of_failing_in_an_ensemble():
+    """A per-channel ActivationModule (num_parameters > 1) broadcasts its parameters along dimension 1, which
+    the ensemble's (E, B, C) slices do not have: such models do not stack, and train() trains them alone."""
+    import torch.nn as nn
+
+    from actlab.engine.ensemble import can_stack
+    from actlab.engine.train import Schedule, build, train
+    from actlab.zoo import get
+
+    def model():
+        return nn.Sequential(nn.Linear(64, 16), get("prelu").module(num_parameters=16), nn.Linear(16, 10))
+
+    assert not can_stack([model(), model()]) and can_stack([nn.Sequential(nn.Linear(64, 16), get("prelu").module(),
+                                                                        nn.Linear(16, 10))] * 2)
+    from actlab.data import load
+    from actlab.engine.tasks import Classification
+
+    task = Classification(load("digits"))
+    res = train([build(model, 0), build(model, 1)], [0, 1], task, Schedule(steps=5, batch_size=8, eval_every=5))
+    assert [r.status for r in res] == ["done", "done"] and all(0 <= r.metrics["test_acc"] <= 1 for r in res)

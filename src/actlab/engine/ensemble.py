@@ -39,7 +39,8 @@ def _signature(model: nn.Module) -> list[tuple]:
                 and isinstance(layer.padding, tuple) and layer.padding_mode == "zeros":
             sig.append(("conv1d", tuple(layer.weight.shape), layer.stride, layer.padding, layer.dilation,
                         layer.groups, layer.bias is not None))
-        elif isinstance(layer, ActivationModule) and not layer.activation.is_gated:
+        elif isinstance(layer, ActivationModule) and not layer.activation.is_gated \
+                and getattr(layer, "num_parameters", 1) == 1:  # per-channel parameters index dim 1: train alone
             sig.append(("act",))
         elif isinstance(layer, nn.Flatten) and layer.start_dim == 1 and layer.end_dim == -1:
             sig.append(("flatten",))
