@@ -139,3 +139,27 @@ def test_user_function_module_pickles_and_plain_lambda_says_why():
     torch.testing.assert_close(pickle.loads(pickle.dumps(m))(x), x * torch.sigmoid(1.5 * x))
     with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
         pickle.dumps(actlab.get(lambda t: t * 2).module())
+
+
+def test_a_study_model_with_a_user_module_trains_its_parameter_and_stacks():
+    """What the studies build: models.mlp / cnn1d with the user's module, and the engine's ensemble of
+    several seeds; one optimiser step changes every copy's beta (C01 used to train silu's numbers)."""
+    from actlab.engine.ensemble import Ensemble
+    from actlab.models.mlp import mlp
+
+    torch.manual_seed(0)
+    models = [mlp("myacts:LearnableSwish", 6, 3, hidden=(8, 8)) for _ in range(2)]
+    betas = [n for n, _ in models[0].named_parameters() if n.endswith("inner.beta")]
+    assert len(betas) == 2
+    ens = Ensemble(models)
+    opt = torch.optim.SGD(ens.parameters(), lr=0.5)
+    x = torch.randn(2, 16, 6)
+    before = [p.detach().clone() for n, p in ens.named_parameters() if n.endswith("inner.beta")]
+    assert len(before) == 4
+    ens(x).square().mean().backward()
+    opt.step()
+    after = [p.detach() for n, p in ens.named_parameters() if n.endswith("inner.beta")]
+    assert all(not torch.equal(a, b) for a, b in zip(after, before))
+    back = dict(ens.unstack(1).named_parameters())  # model 1 with the ensemble's trained weights
+    trained = [acts[1].inner.beta for acts in ens.layers if isinstance(acts, nn.ModuleList)]
+    assert [back[n].item() for n in betas] == [t.item() for t in trained]
