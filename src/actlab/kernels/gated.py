@@ -100,6 +100,15 @@ def gated_reference(act: Activation, a: torch.Tensor, b: torch.Tensor) -> torch.
     return (value(_gate(act), a.to(cd)) * b.to(cd)).to(a.dtype)
 
 
+def traced(act: Activation, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``gate(a) * b`` as a traced graph (``torch.compile``/``torch.export``): the gate's formula with its
+    branch-free conventions and closed-form backward, which the compiler fuses with the product into one
+    kernel each way -- the fusion the C++/Triton kernels do by hand, without an opaque call that would
+    break the graph."""
+    cd = _compute_dtype(a.dtype)
+    return (_gate(act)(a.to(cd)) * b.to(cd)).to(a.dtype)
+
+
 def _ref_backward(gate: Activation, a: torch.Tensor, b: torch.Tensor, dc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     cd = _compute_dtype(a.dtype)
     ac, bc, gc = a.to(cd), b.to(cd), dc.to(cd)
@@ -354,7 +363,10 @@ def gated(activation: Any, a: torch.Tensor, b: torch.Tensor | None = None, *, di
     """Fused ``gate(a) * b`` (or packed ``x``: second half gates, as ``torch.nn.functional.glu``).
 
     Args:
-        activation: a gated unit (``"swiglu"``, ``"geglu(approximate='tanh')"``, an ``Activation`` ...).
+        activation: a gated unit (``"swiglu"``, ``"geglu(approximate='tanh')"``, an ``Activation`` ...);
+            inside ``torch.compile`` pass an ``Activation`` made outside (``actlab.get`` parses a name
+            with Python's parser, which a graph cannot hold).  Traced, the unit is the composition
+            ``gate(a) * b`` for the compiler to fuse (:func:`traced`).
         a: the gate input, or the packed tensor when ``b`` is None.
         b: the value input, same shape as ``a``.
         dim: the packed dimension (packed layout only).
@@ -375,6 +387,10 @@ def gated(activation: Any, a: torch.Tensor, b: torch.Tensor | None = None, *, di
         if a.shape[dim] % 2:
             raise ValueError(f"{act.name}: dimension {dim} has odd size {a.shape[dim]}; cannot split in halves")
         x = a if dim in (-1, a.dim() - 1) else a.movedim(dim, -1)
+        if torch.compiler.is_compiling():
+            b_, a_ = x.chunk(2, dim=-1)
+            y = traced(act, a_, b_)
+            return y if x is a else y.movedim(-1, dim)
         y = PackedGatedFunction.apply(x, act, _resolve(backend, gate, x))
         return y if x is a else y.movedim(-1, dim)
     check_float(act.name, a, b)
@@ -382,6 +398,8 @@ def gated(activation: Any, a: torch.Tensor, b: torch.Tensor | None = None, *, di
         raise ValueError(f"{act.name}: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.dtype != b.dtype:
         raise TypeError(f"{act.name}: a and b must have the same dtype, got {a.dtype} and {b.dtype}")
+    if torch.compiler.is_compiling():
+        return traced(act, a, b)
     return GatedFunction.apply(a, b, act, _resolve(backend, gate, a, b))
 
 

@@ -18,7 +18,7 @@ from torch.autograd.function import once_differentiable
 
 from ..zoo.activation import Activation
 from ._conventions import check_float, transformed
-from .gated import (Backend, Kind, _as_rows, _blocked_backward, _blocked_forward, _gate, _resolve,
+from .gated import (Backend, Kind, _as_rows, _blocked_backward, _blocked_forward, _gate, _resolve, traced,
                     gated_reference, triton_args)
 
 __all__ = ["GatedMLP", "gated_mlp", "GatedMLPFunction"]
@@ -134,6 +134,8 @@ def gated_mlp(x: torch.Tensor, w_gate: torch.Tensor, w_up: torch.Tensor, w_down:
     if len({t.dtype for t in tensors}) > 1:
         raise TypeError(f"{act.name} MLP: x, weights and biases must share one dtype, got "
                         f"{sorted({str(t.dtype) for t in tensors})}")
+    if torch.compiler.is_compiling():  # traced: the compiler fuses the composition (see gated.traced)
+        return F.linear(traced(act, F.linear(x, w_gate, b_gate), F.linear(x, w_up, b_up)), w_down, b_down)
     if transformed(*tensors):
         return gated_mlp_reference(x, w_gate, w_up, w_down, b_gate, b_up, b_down, activation=act)
     kind = _resolve(backend, act.gate, *tensors)
