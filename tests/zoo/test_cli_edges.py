@@ -135,3 +135,8 @@ def test_cards_name_and_explain_every_property(cli):
         assert label in out
     assert "phi0" not in out and "dphi0" not in out and "zero_centred" not in out
     assert "C^∞" in out and "continuous, with a kink" in cli("show", "relu").output
+
+
+def test_report_with_a_mistyped_store_is_one_line(cli, one_line_error, tmp_path):
+    assert "no store at" in one_line_error(cli("report", "--store", tmp_path / "typo.db", "--out", tmp_path / "r"))
+    assert not (tmp_path / "r").exists()

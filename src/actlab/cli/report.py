@@ -24,7 +24,7 @@ def _log(quiet: bool) -> Callable[[str], None]:
 
 
 def _run(fn: Callable[[], T]) -> T:
-    """Bad input (ValueError/KeyError/TypeError, a store that cannot be used) -> one line, exit 2."""
+    """Bad input (ValueError/KeyError, a store that cannot be used) -> one line, exit 2."""
     from ..engine import StoreError
 
     try:
@@ -71,6 +71,9 @@ def register(app: typer.Typer) -> None:
         shipped evidence."""
         from ..report import write_report
 
+        if store is not None and not store.exists():  # a mistyped path rendered an empty report with exit 0
+            fail(f"no store at {store}: check the path (runs write to $ACTLAB_STORE or ~/.actlab/results.db), "
+                 "or leave --store out to report the shipped evidence")
         rep = _run(lambda: write_report(out, store, profile=profile, shipped=shipped, progress=_log(quiet or json_)))
         if json_:
             print_json(rep)
