@@ -13,6 +13,7 @@ Expected runtime on a 2-core CPU: ~3 minutes with the defaults (+1-2 min with --
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import pathlib
 import sys
@@ -52,11 +53,13 @@ def main() -> None:
     res.mkdir(exist_ok=True)
     (res / f"pointwise_{a.device}.json").write_text(json.dumps(jsonable(out), indent=2))
     m = out["machine"]
+    out["loadavg_after"] = os.getloadavg()  # the machine is shared: how busy it was
     cmp = a.compile
     lines = [f"# Pointwise activations vs torch ({a.device}, float32)", "",
              f"Machine: {m.get('gpu', m['cpu'])}, {m['threads']} torch threads, torch {m['torch']}.  Speed ratios "
              f"(> 1: actlab faster), minimum of {a.reps} round-robin repetitions, measured side by side in one run "
-             "on a shared machine.  actlab keeps its conventions (NaN in, NaN out; +-inf give the limits; "
+             f"on a shared machine (load average {out['loadavg_after'][1]:.1f} over the last 5 min on "
+             f"{os.cpu_count()} cores at the end).  actlab keeps its conventions (NaN in, NaN out; +-inf give the limits; "
              "backward = the closed-form derivative, exact in the tails), which torch's kernels do not.", "",
              "| op | elements | fwd vs torch | fwd+bwd vs torch |" + (" fwd vs compiled | fwd+bwd vs compiled |" if cmp else "")
              + " torch fwd ms | torch fwd+bwd ms |",
