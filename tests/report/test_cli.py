@@ -48,8 +48,11 @@ def test_report_cli(cli, real_copy, tmp_path):
     assert len(data["activations"]) >= 13 and all(p.endswith((".png", ".svg")) for p in data["figures"])
     assert json.loads((tmp_path / "r" / "verdicts.json").read_text())["claims"]["C06"]["label"] == \
         "smoke test, not evidence"
+    # a --store that does not exist is a mistyped path, not an empty store (issue 15)
     res = cli("report", "--store", tmp_path / "missing.db", "--out", tmp_path / "r2", "-q")
-    assert res.exit_code == 0 and "26 not run yet" in res.output and "smoke" not in res.output
+    assert res.exit_code == 2 and "no store at" in res.output and not (tmp_path / "r2").exists()
+    res = cli("report", "--store", tmp_path / "missing.db", "--out", tmp_path / "r2", "-q", "--no-shipped")
+    assert res.exit_code == 2
 
 
 def test_bad_input_is_one_line_exit_2(cli, tmp_path, one_line_error):
