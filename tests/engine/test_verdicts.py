@@ -258,3 +258,16 @@ def test_declared_figures_get_their_series_computed_from_the_judged_records():
     json.dumps(v, allow_nan=False)
     with pytest.raises(ValueError, match="names its design factor"):
         Figure("bad", "m")
+
+
+def test_a_part_without_enough_observations_keeps_the_claim_from_being_supported():
+    """Theory parts (exact, supported) beside an experiment part that has one seed: the claim is not yet
+    measured, so it is inconclusive -- never supported on the theory alone.  A degenerate part is passed over."""
+    exact = decide.exact(1.0, target=1.0, tolerance=0.0)
+    one_seed = decide.superiority([3.0], direction="higher", delta=0.5)
+    assert one_seed.outcome == "too few observations"
+    status, fam = decide.composite([exact, one_seed])
+    assert status == "inconclusive" and fam[1].detail["excluded"] == "too few observations"
+    assert decide.composite([exact])[0] == "supported"
+    refuted = decide.superiority([-1.0, -1.2, -0.9, -1.1], direction="higher", delta=0.5)
+    assert decide.composite([exact, one_seed, refuted])[0] == "refuted"  # a refuted part still refutes

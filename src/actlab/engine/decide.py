@@ -818,14 +818,16 @@ def composite(parts: Sequence[Decision], *, alpha: float = 0.025) -> tuple[str, 
     """A conjunction: the claim holds only if every part holds.
 
     1. Parts that are degenerate or have too few observations are excluded from the family; they
-       keep their own (inconclusive) status and cannot decide the composite.
+       keep their own (inconclusive) status and cannot decide the composite.  A degenerate part (every
+       unit at the ceiling, no variance) says nothing either way and is passed over; a part with too few
+       observations has not been measured yet, so while one exists the composite cannot be supported.
     2. Over the remaining parts that carry p-values, Holm's adjustment is applied twice, once to
        the ``p_support`` values and once to the ``p_refute`` values.  A part is *family-supported*
        if it is supported on its own and its adjusted p_support < ``alpha``; *family-refuted* if it
        is refuted on its own and its adjusted p_refute < ``alpha``; else family-inconclusive.
        Parts without p-values (:func:`exact`) keep their own status.
-    3. The composite is **supported** iff at least one part remains and every remaining part is
-       family-supported; **refuted** iff any part is family-refuted; **inconclusive** otherwise.
+    3. The composite is **supported** iff at least one part remains, every remaining part is
+       family-supported and no part lacks observations; **refuted** iff any part is family-refuted; **inconclusive** otherwise.
 
     Returns the status and copies of the parts with ``status`` set to the family status and
     ``detail["holm_p_support"]``, ``detail["holm_p_refute"]`` and ``detail["own_status"]`` added
@@ -861,9 +863,10 @@ def composite(parts: Sequence[Decision], *, alpha: float = 0.025) -> tuple[str, 
         del detail["excluded"]
         out[i] = replace(out[i], status=status, detail=detail)
     fam = [out[i].status for i in family]
+    missing = any(r == "too few observations" for r in reasons)  # a part not yet measured cannot be passed over
     if any(s == "refuted" for s in fam):
         status = "refuted"
-    elif fam and all(s == "supported" for s in fam):
+    elif fam and all(s == "supported" for s in fam) and not missing:
         status = "supported"
     else:
         status = "inconclusive"
