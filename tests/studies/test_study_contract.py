@@ -138,7 +138,9 @@ def test_a_units_numbers_do_not_depend_on_its_group(study, quick):
     cell = main[0].cell
     picked = [main[0]]
     if study.max_batch > 1:  # the engine grouped these: take another arm and seed of the same group
-        picked.append(next(r for r in main if r.cell == cell and r.arm != main[0].arm and r.seed != main[0].seed))
+        # (a declared arm: a user's arm is stored as "fn@hash", which only its module:name reference resolves)
+        picked.append(next(r for r in main if r.cell == cell and r.arm != main[0].arm and r.seed != main[0].seed
+                           and r.arm in study.arms))
     ref, config = study_ref(study), study.profile("quick").config
     for r in picked:
         (new,) = execute_job(ref, config, [Unit(r.study, ref, r.config_hash, r.cell, r.hyper, r.arm, r.arm, r.seed,
