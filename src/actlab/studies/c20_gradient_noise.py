@@ -30,8 +30,8 @@ too (array ``layer_rel_var``, one per Linear, for the per-layer figure).  ``form
 (:func:`actlab.theory.moments.gaussian_moments`).
 
 Arms: baseline ``relu``; compared ``prelu(negative_slope=0.5)``; ``leaky_relu`` (slope 0.01, the claim's
-second baseline, named in parts); controls ``prelu(negative_slope=0.1)``, ``prelu(negative_slope=0.25)``,
-``prelu(negative_slope=1.0)`` (the identity: a linear network) complete the issue's alpha grid.
+second baseline, named in parts); controls ``prelu(negative_slope=0.1)``, ``prelu`` (the zoo's name for
+slope 0.25, its default), ``prelu(negative_slope=1.0)`` (the identity: a linear network) complete the issue's alpha grid.
 
 Parts (PReLU(0.5) against each baseline on its own; paired by seed):
 
@@ -235,7 +235,7 @@ STUDY = Study(
     parts=_parts(),
     baseline="relu",
     compared=(PRELU_05,),
-    controls=(LEAKY, "prelu(negative_slope=0.1)", "prelu(negative_slope=0.25)", "prelu(negative_slope=1.0)"),
+    controls=(LEAKY, "prelu(negative_slope=0.1)", "prelu", "prelu(negative_slope=1.0)"),  # "prelu": slope 0.25
     cells=lambda config: [{"half": "theory"}, {"half": "experiment"}],
     hyper=lambda config: Shared({"lr": config.lr}),
     secondary=("rel_var@0", "rel_var_mid", "rel_var_end", "formula_gap_end", "test_acc"),
