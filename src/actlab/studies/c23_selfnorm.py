@@ -22,10 +22,11 @@ weights, N(0, 1/fan_in), as the fixed point needs), ``relu`` and ``elu`` (He, N(
 2015 for ReLU, as Clevert et al. 2016 initialised ELU networks -- note this is *not* ELU's own
 variance-preserving gain 1.245, it is the init the claim's comparison uses); a user's activation gets
 the declared per-activation init (:mod:`actlab.models.init`).  Adam for 500 steps of batch 100 (16
-epochs), the learning rate tuned per arm and depth on validation accuracy over {1e-4, 3e-4, 1e-3}
-with one tuning seed (1000), then fresh seeds 0..4 (policy ``Tuned``): a deep plain net's usable rate
+epochs), the learning rate tuned per arm and depth on validation accuracy over {1e-4, 3e-4, 1e-3,
+3e-3} with one tuning seed (1000), then fresh seeds 0..5 (policy ``Tuned``): a deep plain net's usable rate
 depends on its activation and depth, and "stays normalised during training" is only meaningful at a
-rate that trains it (a pilot at a shared 1e-3 left depth-64 SELU at 14 % test accuracy).
+rate that trains it (a pilot at a shared 1e-3 left depth-64 SELU at 14 % test accuracy; a pilot
+tuned over {1e-4, 3e-4, 1e-3} put ReLU's and ELU's optimum at the 1e-3 edge, hence 3e-3).
 Per-layer statistics (:func:`actlab.metrics.activity`, over 512 training examples and all units of a
 layer) at initialisation (``@0``) and after training (``_end``); arrays ``post_var@0``, ``post_var_end``,
 ``post_mean@0``, ``post_mean_end`` (one value per hidden layer) for the per-layer figure.
@@ -35,9 +36,10 @@ factor 2 of 1.  ``band_excess`` is the worst hidden layer's max(|log2 var| / 1, 
 means every layer is inside.  Why these edges: BatchNorm's job is to hold each layer at (0, 1); a
 factor 2 in variance is the smallest drift that changes the effective learning rate of the next layer
 by more than a factor sqrt(2) and, compounded, is the onset of vanishing or exploding signals; 0.25
-is a quarter of the target standard deviation (Klambauer et al.'s Theorem-1 domain, mean +-0.1 and
-variance [0.8, 1.5], is the region their proof covers, narrower than finite-width noise at width 64:
-seed-to-seed SD of a 64-layer net's worst layer is ~0.1 in log variance).
+is a quarter of the target standard deviation.  Klambauer et al.'s Theorem-1 domain (mean +-0.1,
+variance [0.8, 1.5]) is the region their proof covers, not a test band: at width 64 a freshly drawn
+SELU net's worst layer already sits at its edge (pilot, depth 64: worst |ln var| 0.23-0.27), so it would
+test finite-width noise rather than the fixed point.
 
 Parts, experiment half (SELU on its own, ``within``: the metric is already SELU's distance from the
 band's edge; non-inferiority with margin 1, direction lower: supported iff the 95 % CI of
@@ -52,19 +54,24 @@ ELU (delta 0.25 per doubling: a quarter of the band per doubling of depth); fina
 SELU vs ReLU and vs ELU at depth 32 and 64 (delta 2 points).  Accuracy is what normalisation is for,
 but the claim states normalisation, not a gain in accuracy, so it is reported, not judged.
 
-Seeds.  5 (the protocol's floor) suffice by a power argument: the non-inferiority parts decide at
-margin 1 with SELU's band_excess at ~0.3-0.5 and seed-to-seed SD ~0.15 (measured at init, width 64);
-:func:`actlab.engine.decide.power` gives power > 0.99 with n = 5 for an effect of 0.5 below the margin
-at SD 0.2, and 0.93 at SD 0.3; the refutation side is as strong.
+Seeds: 6, by :func:`actlab.engine.decide.power` for the non-inferiority parts (margin 1).  Support:
+SELU's band excess at init was 0.17-0.40 in a pilot (width 64); at a true 0.4 and seed-to-seed SD 0.3
+the power is 0.97 with n = 6 (0.91 with n = 5).  Refutation: after training the pilot (one seed, tuned
+rate) put SELU at 1.3-2.5; at a true 1.4 the power to refute is 0.97 at SD 0.2, 0.74 at SD 0.3 (0.61
+with n = 5), so n = 6 is where a sixth seed still buys power cheaply; 8 seeds (0.90 at SD 0.3) would
+cost the budget 1.4x.
 
-Cost.  Sum of depths 120 layers x 64 wide x 3 arms x 5 seeds in one ensemble per depth, ~0.4 ms
-per layer-model-step on one loaded core: 600 steps ~ 430 core-s, plus the probes.  Timed with
-``--seeds 1`` (all four depths, three arms) and scaled by 5: see the runtime below.
+Cost.  Per depth one ensemble of 3 arms x 6 seeds (plus 4 tuning rates x 3 arms), 120 layers of width
+64 over the four depths, ~0.4 ms per layer-model-step on one core.  Measured: ``actlab run C23
+--profile full --seeds 1`` (all 4 depths, 3 arms, all 36 tuning units, 12 evaluation units) took 198 s
+of CPU (293 s wall with -j 2 on 2 cores shared with other jobs); the full profile adds 60 evaluation
+units and 12 tuning units at 3e-3, ~ (48 + 72) / (36 + 12) x 198 s = 500 CPU-s: ~4.5 min on 2 free
+cores, ~8 min on 2 busy ones.
 
 Commands and runtime (2 CPU cores):
 
     actlab run C23 --profile quick   # smoke test: depth 8-64, width 8, 12 steps, 3 seeds: ~15 s
-    actlab run C23 --profile full    # evidence: depth 8-64, width 64, 600 steps, 5 seeds: ~6 min
+    actlab run C23 --profile full    # evidence: depth 8-64, width 64, 500 steps, 4 rates tuned, 6 seeds: ~6 min
     actlab verdict C23
 
 Measured (generated by ``python -m actlab.studies._measured --write``): no evidence shipped yet -- ``actlab run C23 --profile full`` produces it; its records ship as results/C23.jsonl.gz.
@@ -104,7 +111,7 @@ class Config:
     width: int = 64
     steps: int = 500
     batch_size: int = 100
-    lrs: tuple[float, ...] = (1e-4, 3e-4, 1e-3)
+    lrs: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3)
     tune_seeds: tuple[int, ...] = (1000,)
     eval_every: int = 50
     probe_size: int = 512
@@ -113,7 +120,7 @@ class Config:
 PROFILES = {
     "quick": Profile(Config(width=8, steps=12, eval_every=6, probe_size=64, lrs=(1e-3,)), seeds=3,
                      runtime="~15 s on 2 cores", smoke=True),
-    "full": Profile(Config(), seeds=5, runtime="~6 min on 2 cores"),
+    "full": Profile(Config(), seeds=6, runtime="~6 min on 2 cores"),
 }
 
 
