@@ -50,7 +50,7 @@ formula parts: power 0.80 to support equivalence at a true gap of 0 (SD 0.15) an
 true gap of 0.6 (SD 0.3; the pilot's gaps at init were ~1) with n = 8.  Seeds are cheap: the 48 models of a cell stack
 into a few ensembles.
 
-Cost.  7 arms x 8 seeds of a 15k-parameter MLP, 1500 steps, in ensembles; three probes of 32 gradient
+Cost.  6 arms x 8 seeds of a 15k-parameter MLP, 1500 steps, in ensembles; three probes of 32 gradient
 evaluations each per model.  Measured: ``actlab run C20 --profile full --seeds 1`` took 30 s of CPU
 (125 s wall with -j 2 on 2 cores shared with other jobs, most of it process start-up); 8 seeds stack
 into the same ensembles at ~8x the arithmetic: ~200 CPU-s, ~2 min on 2 free cores, ~3 min busy.
