@@ -41,8 +41,8 @@ here: every seed of a cell and rate trains in one vectorised ensemble.
 
 Cost.  15 cells; per cell the tuning trains 5 rates x 2 seeds x 2 arms (one ensemble per rate) and the
 evaluation at most one ensemble per chosen rate: ~75 vectorised 2000-step runs of tiny nets, overhead-
-bound (~2-4 ms a step).  Measured: ``actlab run C09 --profile full --seeds 1`` with the 4-rate grid
-took 236 s of CPU (557 s wall with -j 2 on 2 cores shared with other jobs); scaled by 5/4 for the fifth
+bound (~2-4 ms a step).  Measured: the full profile with ``--seeds 1`` and the 4-rate grid took 236 s
+of CPU (557 s wall with -j 2 on 2 cores shared with other jobs); scaled by 5/4 for the fifth
 rate and 1.5x for the 12-seed evaluation ensembles (a third of the work): ~315 CPU-s, ~3 min on 2 free
 cores, ~6 min on 2 busy ones.
 
