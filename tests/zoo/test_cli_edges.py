@@ -140,3 +140,20 @@ def test_cards_name_and_explain_every_property(cli):
 def test_report_with_a_mistyped_store_is_one_line(cli, one_line_error, tmp_path):
     assert "no store at" in one_line_error(cli("report", "--store", tmp_path / "typo.db", "--out", tmp_path / "r"))
     assert not (tmp_path / "r").exists()
+
+
+def test_a_zoomed_metric_chart_draws_points_not_truncated_bars():
+    """Bars encode length, so their axis starts at 0; when the values are all far from 0 and the axis
+    zooms in (accuracies at 0.9), each arm is a point with its CI (bars started at 0.45)."""
+    import matplotlib.pyplot as plt
+
+    from actlab.report.figures import metric_chart
+
+    zoomed = metric_chart({"relu": {"acc": {"mean": 0.90, "lo": 0.89, "hi": 0.91}},
+                           "gelu": {"acc": {"mean": 0.92, "lo": 0.91, "hi": 0.93}}}, "acc", "higher", title="t")
+    ax = zoomed.axes[0]
+    assert ax.get_xlim()[0] > 0.5 and not ax.patches  # no bar on a truncated axis
+    full = metric_chart({"relu": {"loss": {"mean": 0.5, "lo": 0.1, "hi": 0.9}}}, "loss", "lower", title="t")
+    assert full.axes[0].get_xlim()[0] == 0.0 and len(full.axes[0].patches) == 1
+    plt.close(zoomed)
+    plt.close(full)

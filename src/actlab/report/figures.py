@@ -85,16 +85,24 @@ def metric_chart(summary: dict[str, dict[str, dict[str, float]]], metric: str, d
     colors = ["#c0392b" if a == highlight else "#7f8c8d" if a == baseline else "#2e86c1" if a in compared
               else "#aab7c4" for a in names]
     y = list(range(len(rows)))
-    ax.barh(y, means, xerr=[lo, hi], color=colors, ecolor="#333333", capsize=2, height=0.7)
-    ax.set_yticks(y, names, fontsize=8)
-    ax.invert_yaxis()
+    zoom = False
     if means:
         span = max(m + h for m, h in zip(means, hi)) - min(m - l for m, l in zip(means, lo))
         left = min(m - l for m, l in zip(means, lo))
         right = max(m + h for m, h in zip(means, hi))
-        if left > 0 and span < 0.5 * right:  # zoom in when every bar is far from zero (accuracies)
-            ax.set_xlim(max(0.0, left - 0.15 * max(span, 1e-9)), right + 0.05 * max(span, 1e-9))
-    else:
+        zoom = left > 0 and span < 0.5 * right  # every value far from zero (accuracies)
+    if zoom:
+        # a bar's length is its value, so a bar cannot start at 0.45 (issue 15): when the axis zooms in,
+        # each arm is a point with its CI instead
+        for yi, m, l_, h_, c in zip(y, means, lo, hi, colors):
+            ax.errorbar([m], [yi], xerr=[[l_], [h_]], fmt="o", color=c, ecolor="#333333", capsize=2, ms=6)
+        ax.set_xlim(max(0.0, left - 0.15 * max(span, 1e-9)), right + 0.05 * max(span, 1e-9))
+        ax.grid(axis="x", color="0.9", lw=0.6)
+    elif means:
+        ax.barh(y, means, xerr=[lo, hi], color=colors, ecolor="#333333", capsize=2, height=0.7)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    if not means:
         ax.text(0.5, 0.5, "no finished units", ha="center", va="center", transform=ax.transAxes)
     best = "higher" if direction == "higher" else "lower"
     ax.set_xlabel(f"{metric} (mean, 95% CI over seeds; {best} ranks first)", fontsize=8)
