@@ -11,7 +11,11 @@ All ways run in this process on the same data with the same seeds and ``--thread
   (the baseline the issue's ">= 4x" target is measured against; it evaluates nothing but the last step);
 * one model at a time through :func:`actlab.engine.train.train` -- an ensemble of one;
 * vectorised -- one ``train`` call for all units (one ensemble per stackable group);
-* ``--compile`` -- the plain loop's step under ``torch.compile`` (forward, backward and Adam), per model.
+* ``--compile`` -- the plain loop's step under ``torch.compile`` (forward, backward and Adam), per model;
+* ``--compile-ensemble`` -- the vectorised step (the ensemble's forward, the loss, backward and Adam) as one
+  ``torch.compile`` d function, timed after its first call (the compile time is printed beside it).  The
+  engine does not use it: it compiles once per group composition (minutes on 2 cores) and inductor's
+  fused kernels see the whole stacked tensor, so a unit's bits could depend on its group.
 
 A unit's numbers do not depend on its group, so the two must agree bit for bit (checked and printed;
 ``tests/engine/test_train.py`` holds it too).  ``--vmap`` also times ``torch.func.vmap(functional_call)``
@@ -69,6 +73,31 @@ def _vmap_sweep(units, data, sched):
     return [accs[i] for i in range(len(units))]
 
 
+def _compiled_ensemble(units, task, sched):
+    """(seconds for the steps after the first, seconds of compiling and the first step) of the compiled step."""
+    from actlab.engine.ensemble import Ensemble
+
+    net = Ensemble([build(lambda a=a: mlp(a, 40, 10), s) for a, s in units])
+    opt = torch.optim.Adam(net.parameters(), lr=sched.lr)
+    idx = torch.stack([_indices(s, task.n_train, sched) for _, s in units], 1)
+
+    def step(x, y):
+        per = task.loss(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        per.sum().backward()
+        opt.step()
+        return per.detach()
+
+    f = torch.compile(step)
+    t0 = time.perf_counter()
+    f(*task.batch(idx[0]))
+    warm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for t in range(1, sched.steps):
+        f(*task.batch(idx[t]))
+    return (time.perf_counter() - t0) * sched.steps / max(1, sched.steps - 1), warm
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=1000)
@@ -76,6 +105,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--compile", action="store_true", help="also time the plain step under torch.compile")
     ap.add_argument("--vmap", action="store_true", help="also time torch.func.vmap(functional_call)")
+    ap.add_argument("--compile-ensemble", action="store_true",
+                    help="also time the vectorised step compiled as one function (forward, backward, Adam)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load("mnist1d")
@@ -122,6 +153,11 @@ def main() -> None:
     t_many = time.perf_counter() - t0
     print(f"vectorised ensemble : {t_many:8.2f} s   vs plain {t_plain / t_many:5.2f}x, vs ensemble of one "
           f"{t_single / t_many:5.2f}x (includes validation every {sched.eval_every} steps)")
+
+    if args.compile_ensemble:
+        t_ce, t_warm = _compiled_ensemble(units, task, sched)
+        print(f"compiled vectorised step: {t_ce:8.2f} s   vs plain {t_plain / t_ce:5.2f}x (no validation; compiling and "
+              f"the first step took {t_warm:.0f} s more)")
 
     if args.vmap:
         t0 = time.perf_counter()
