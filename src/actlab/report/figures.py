@@ -176,10 +176,14 @@ def series_chart(fig_spec: dict[str, Any], *, baseline: str | None = None, compa
     if not series:
         ax.text(0.5, 0.5, "no finished units", ha="center", va="center", transform=ax.transAxes)
     if fig_spec.get("logx") and numeric and levels and min(levels) > 0:
+        from matplotlib.ticker import NullLocator
+
         ax.set_xscale("log")
+        ax.set_xticks(levels, [f"{v:g}" for v in levels], fontsize=8)  # the design's levels, plainly
+        ax.xaxis.set_minor_locator(NullLocator())
     if not numeric:
         ax.set_xticks(list(pos.values()), [str(v) for v in levels], fontsize=8)
-    elif fig_spec.get("kind") == "layers" or all(float(v).is_integer() for v in levels):
+    elif not fig_spec.get("logx") and (fig_spec.get("kind") == "layers" or all(float(v).is_integer() for v in levels)):
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
