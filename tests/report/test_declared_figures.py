@@ -47,3 +47,19 @@ def test_declared_figures_are_drawn_in_the_claims_section(tmp_path, monkeypatch)
     assert {x["arm"] for x in figs["score vs scale"]["series"]} == {"relu", "gelu", "silu", "tanh"}
     fig = next(f for f in study.describe()["figures"] if isinstance(f, dict))
     assert fig["xlabel"] == "scale factor"
+
+
+def test_lines_orders_of_magnitude_apart_get_a_log_axis_and_log_levels_plain_ticks():
+    from actlab.report.figures import series_chart
+
+    def spec(means, logx=False):
+        return {"name": "f", "kind": "factor", "x": "d", "y": "m", "xlabel": "d", "ylabel": "m", "logx": logx,
+                "title": "f", "series": [{"arm": a, "level": None, "label": a, "x": [2, 8], "mean": m,
+                                          "lo": [v * 0.9 for v in m], "hi": [v * 1.1 for v in m], "n": [5, 5]}
+                                         for a, m in zip(("relu", "elu"), means)]}
+
+    assert series_chart(spec([[1.0, 1.2], [300.0, 500.0]])).axes[0].get_yscale() == "log"
+    assert series_chart(spec([[1.0, 1.2], [1.5, 2.0]])).axes[0].get_yscale() == "linear"
+    assert series_chart(spec([[-1.0, 1.2], [300.0, 500.0]])).axes[0].get_yscale() == "linear"  # a sign change
+    ax = series_chart(spec([[1.0, 1.2], [1.5, 2.0]], logx=True)).axes[0]
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["2", "8"]

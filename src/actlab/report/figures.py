@@ -175,6 +175,9 @@ def series_chart(fig_spec: dict[str, Any], *, baseline: str | None = None, compa
                             color=color, alpha=0.15, lw=0)
     if not series:
         ax.text(0.5, 0.5, "no finished units", ha="center", va="center", transform=ax.transAxes)
+    means = [m for s in series for m in s["mean"] if _finite(m)]
+    if means and min(means) > 0 and max(means) / min(means) > 100:  # lines orders of magnitude apart
+        ax.set_yscale("log")
     if fig_spec.get("logx") and numeric and levels and min(levels) > 0:
         from matplotlib.ticker import NullLocator
 
