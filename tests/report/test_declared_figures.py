@@ -63,3 +63,13 @@ def test_lines_orders_of_magnitude_apart_get_a_log_axis_and_log_levels_plain_tic
     assert series_chart(spec([[-1.0, 1.2], [300.0, 500.0]])).axes[0].get_yscale() == "linear"  # a sign change
     ax = series_chart(spec([[1.0, 1.2], [1.5, 2.0]], logx=True)).axes[0]
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["2", "8"]
+
+
+def test_estimates_print_at_the_precision_their_interval_supports():
+    from actlab.report import html as H
+
+    assert H.estimate_text({"estimate": 3.974e-08, "ci": [-0.012, 0.012]}) == "0.000 [−0.012, 0.012]"
+    assert H.estimate_text({"estimate": -0.2775, "ci": [-0.3928, -0.1623]}) == "−0.28 [−0.39, −0.16]"
+    assert H.estimate_text({"estimate": 0.0053, "ci": [0.00329, 0.00728]}) == "+0.0053 [0.0033, 0.0073]"
+    assert H.estimate_text({"estimate": 1.0, "ci": None}) == "+1 (no CI)"  # an exact check keeps its digits
+    assert H.estimate_text({"estimate": 0.5, "ci": [0.5, 0.5]}) == "+0.5 [0.5, 0.5]"  # no width: 4 digits

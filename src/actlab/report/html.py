@@ -42,7 +42,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .stale { color: #a93226; font-weight: 600; }
 .descriptive { border-left: 3px dashed var(--line); padding-left: 10px; }
 .muted { color: var(--muted); } .small { font-size: 12px; }
-.thumb { width: 260px; height: auto; display: block; }
+.thumb { width: 400px; max-width: 100%; height: auto; display: block; }
 figure { margin: 8px 0 14px 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { font-size: 12px; color: var(--muted); }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 18px; }
@@ -90,13 +90,30 @@ def signed(v: Any) -> str:
     return fmt(v)
 
 
+def _fixed(v: float, decimals: int, sign: bool = False) -> str:
+    text = f"{v:+.{decimals}f}" if sign else f"{v:.{decimals}f}"
+    if float(text) == 0:  # no "-0.000" or "+0.000": zero at this precision is 0
+        text = f"{0:.{decimals}f}"
+    return text.replace("-", "−")
+
+
 def estimate_text(c: dict[str, Any] | None) -> str:
-    """``+0.0187 [0.0076, 0.0298]``: a decision's estimate (compared − baseline) and its 95 % CI, or — ."""
+    """``+0.019 [0.0076, 0.030]``: a decision's estimate (compared − baseline) and its 95 % CI, or — .
+
+    Printed at the precision the interval supports: two significant digits of its half-width (so an
+    estimate of 4e−08 inside [−0.012, 0.012] reads 0.000, not +3.974e−08); a decision without an interval
+    (an exact check) keeps four significant digits.
+    """
     if not c or c.get("estimate") is None:
         return "—"
-    ci = c.get("ci")
-    ci_txt = f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci and None not in ci else " (no CI)"
-    return f"{signed(c['estimate'])}{ci_txt}"
+    est, ci = c["estimate"], c.get("ci")
+    if not (ci and None not in ci and all(isinstance(v, (int, float)) and math.isfinite(v) for v in (est, *ci))):
+        return f"{signed(est)}" + (" (no CI)" if not ci or None in ci else f" [{fmt(ci[0])}, {fmt(ci[1])}]")
+    half = (ci[1] - ci[0]) / 2
+    if not half > 0:
+        return f"{signed(est)} [{fmt(ci[0])}, {fmt(ci[1])}]"
+    decimals = min(8, max(0, 1 - math.floor(math.log10(half))))
+    return f"{_fixed(est, decimals, sign=True)} [{_fixed(ci[0], decimals)}, {_fixed(ci[1], decimals)}]"
 
 
 def badge(status: str, label: str | None = None) -> str:
