@@ -19,8 +19,8 @@ ACTLAB = [str(Path(sys.executable).with_name("actlab"))]
 
 def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The console entry point in a fresh process (what a user runs), from ``cwd``."""
-    if not Path(ACTLAB[0]).exists():
-        pytest.skip("the actlab console script is not installed next to this python")
+    assert Path(ACTLAB[0]).exists(), (f"no actlab console script next to {sys.executable}: install the package "
+                                      "(`make install-dev`, or `pip install -e .`) before running the tests")
     return subprocess.run([*ACTLAB, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
