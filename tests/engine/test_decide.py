@@ -555,3 +555,82 @@ def test_main_prints_calibration_json(capsys):
     assert d.main(["--json", "--reps", "500"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["settings"]["reps"] == 500 and out == d.calibrate(reps=500)
+
+
+# --------------------------------------------------------------------------------------- spread
+
+
+def test_spread_pairs_match_paired_t_tests_by_hand():
+    rng = np.random.default_rng(3)
+    n, k, delta = 6, 3, 0.5
+    y = rng.normal(0, 1, (n, 1)) + rng.normal(0, 0.4, (n, k)) + np.array([0.0, 0.3, 1.6])
+    r = d.spread(y, delta=delta, arms=["a", "b", "c"])
+    P = 3
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    p_adj, tost, bound = [], [], []
+    for i, j in pairs:
+        diff = y[:, i] - y[:, j]
+        two_sided = stats.ttest_rel(y[:, i], y[:, j]).pvalue
+        p_adj.append(min(1.0, P * two_sided))       # 2P one-sided tests in the observed direction
+        se = diff.std(ddof=1) / math.sqrt(n)
+        tost.append(max(stats.t.sf((diff.mean() + delta) / se, n - 1), stats.t.cdf((diff.mean() - delta) / se, n - 1)))
+        bound.append(abs(diff.mean()) + T975(n) * se)
+    ranges = [abs((y[:, i] - y[:, j]).mean()) for i, j in pairs]
+    top = int(np.argmax(ranges))
+    assert r.estimate == pytest.approx(max(ranges), rel=1e-12)
+    assert r.detail["range_pair"] == ["c", "a"]
+    big = [p for p, m in zip(p_adj, ranges) if m >= delta]
+    assert r.p_support == pytest.approx(min(big), rel=1e-9)
+    assert r.p_refute == pytest.approx(max(tost), rel=1e-9)
+    assert r.detail["max_abs_bound"] == pytest.approx(max(bound), rel=1e-12)
+    i, j = pairs[top]
+    se = (y[:, i] - y[:, j]).std(ddof=1) / math.sqrt(n)
+    tsim = stats.t.ppf(1 - ALPHA / (2 * P), n - 1)
+    assert r.ci == pytest.approx([max(ranges) - tsim * se, max(ranges) + tsim * se], rel=1e-12)
+    # the interval excludes 0 exactly when the adjusted p is below alpha
+    assert (r.ci[0] > 0) == (p_adj[top] < ALPHA)
+    assert r.status == "supported" and r.outcome == "the arms differ"
+
+
+def _spread_rates(means, sd, n, delta, reps, seed):
+    rng = np.random.default_rng(seed)
+    out = {"supported": 0, "refuted": 0, "inconclusive": 0}
+    for _ in range(reps):
+        y = rng.normal(0, 1.0, (n, 1)) + rng.normal(0, sd, (n, len(means))) + np.asarray(means)
+        out[d.spread(y, delta=delta).status] += 1
+    return {k: v / reps for k, v in out.items()}
+
+
+def test_spread_calibration_planted_null_boundary_and_effect():
+    reps, n, delta, sd = 1000, 6, 1.0, 0.5
+    se = math.sqrt(ALPHA * (1 - ALPHA) / reps)
+    null = _spread_rates([0.0] * 4, sd, n, delta, reps, 1)                 # no arm differs
+    assert null["supported"] <= ALPHA + 3 * se
+    boundary = _spread_rates([0.0, 0.0, 0.0, delta], sd, n, delta, reps, 2)  # one pair exactly at delta
+    assert boundary["refuted"] <= ALPHA + 3 * se
+    effect = _spread_rates([0.0, 0.0, 0.0, 3 * delta], sd, n, delta, reps, 3)
+    assert effect["supported"] >= 0.8
+    tight = _spread_rates([0.0] * 4, 0.2, n, delta, reps, 4)                # all equivalent, precisely measured
+    assert tight["refuted"] >= 0.9
+
+
+def test_spread_branches():
+    exact = d.spread([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], delta=0.5)     # identical arms, seed-to-seed only
+    assert exact.status == "refuted" and exact.estimate == 0.0
+    shifted = d.spread([[1.0, 2.0], [2.0, 3.0], [3.0, 4.0]], delta=0.5)   # a known difference of 1
+    assert shifted.status == "supported" and shifted.estimate == pytest.approx(1.0)
+    flat = d.spread([[1.0, 1.0]] * 4, delta=0.5)
+    assert flat.status == "inconclusive" and flat.degenerate
+    few = d.spread([[1.0, 2.0], [2.0, 4.0]], delta=0.5)
+    assert few.outcome == "too few observations"
+    dropped = d.spread([[1.0, 2.0], [2.0, float("nan")], [2.0, 3.0], [3.0, 4.0]], delta=0.5)
+    assert dropped.n == 3 and dropped.n_dropped == 1
+    with pytest.raises(ValueError) as e:
+        d.spread([[1.0], [2.0]], delta=0.5)
+    assert "2 arms" in one_line(e)
+    with pytest.raises(ValueError):
+        d.spread([[1.0, 2.0]], delta=0.0)
+    undecided = d.spread(shaped(0.0, 1.0, 4)[:, None] + np.array([[0.0, 0.8]]) + np.c_[np.zeros(4), shaped(0, 0.6, 4, 2)],
+                         delta=1.0)
+    assert undecided.status == "inconclusive" and undecided.seeds_needed is not None and undecided.seeds_needed > 4
+    json.dumps(undecided.json(), allow_nan=False)

@@ -271,3 +271,24 @@ def test_a_part_without_enough_observations_keeps_the_claim_from_being_supported
     assert decide.composite([exact])[0] == "supported"
     refuted = decide.superiority([-1.0, -1.2, -0.9, -1.1], direction="higher", delta=0.5)
     assert decide.composite([exact, one_seed, refuted])[0] == "refuted"  # a refuted part still refutes
+
+
+def test_a_spread_part_is_one_decision_over_its_arms_and_extra_arms_stay_descriptive():
+    rng = np.random.default_rng(5)
+    seed_effect = rng.normal(0, 1, 6)
+    vals = {a: list(seed_effect + shift + rng.normal(0, 0.1, 6)) for a, shift in
+            (("relu", 0.0), ("silu", 0.1), ("tanh", 2.0))}
+    part = Part("the choice matters", "m", rule="spread", delta=0.5, why="test", primary=True)
+    s = study([part], compared=("silu", "tanh"))
+    v = judge(s, records(vals), "full")
+    want = decide.spread(np.array([vals["relu"], vals["silu"], vals["tanh"]]).T, delta=0.5,
+                         arms=["relu", "silu", "tanh"])
+    c = contrast(v)
+    assert c["arm"] == "range over 3 arms" and c["estimate"] == pytest.approx(want.estimate, abs=1e-12)
+    assert c["detail"]["range_pair"] == ["tanh", "relu"] and v["status"] == "supported"
+    assert v["parts"][0]["baseline"] == "" and v["parts"][0]["compared"] == ["relu", "silu", "tanh"]
+    crowd = judge(s, records({**vals, "mine@abc": list(seed_effect + 9.0)}), "full")
+    assert crowd["parts"] == v["parts"]
+    (mine,) = [x for d in crowd["descriptive"] if d["arm"] == "mine@abc" for x in d["comparisons"]]
+    assert mine["against"] == "relu" and mine["estimate"] == pytest.approx(9.0 - np.mean(
+        np.array(vals["relu"]) - seed_effect), abs=1e-9)

@@ -284,7 +284,8 @@ def print_verdict(v: dict, detail: bool = False) -> None:
         console.print(f"    [{_COLOR[p['status']]}]{p['status']}[/]  {p['name']}  (delta {_fmt(p.get('delta'))}"
                       f"{', excluded: degenerate' if p.get('excluded') else ''})", highlight=False)
         for c in p["contrasts"]:
-            against = f"vs {p['baseline']}" if p.get("baseline") else "vs 0"
+            against = ("(across arms)" if p.get("rule") == "spread" else
+                       f"vs {p['baseline']}" if p.get("baseline") else "vs 0")
             seeds = f", ~{c['seeds_needed']} seeds would resolve it" if c.get("seeds_needed") else ""
             console.print(f"        {c['arm']} {against}: {_fmt(c['estimate'])} {_ci(c)} n={c['n']} -> "
                           f"{c['status']} ({c['outcome']}{seeds})", highlight=False)

@@ -39,6 +39,9 @@ The rules (oriented effect θ, its estimate m and two-sided interval [lo, hi])
 * :func:`trend` — the superiority rule on per-seed ordinary-least-squares slopes.
 * :func:`time_to_event` — the superiority rule on the difference of restricted mean times to the
   event up to a horizon (RMST; Royston & Parmar 2013), under administrative censoring only.
+* :func:`spread` — does the choice among k arms matter: supported iff some pair of arms differs by at
+  least δ with a Bonferroni-simultaneous interval above 0; refuted iff every pair is equivalent within
+  ±δ (TOST per pair, an intersection-union test; Berger 1982).
 * :func:`composite` — a conjunction of parts, with Holm's step-down adjustment (Holm 1979) applied
   separately to the "support" and the "refute" p-values of the parts.
 
@@ -62,6 +65,8 @@ References
 * Royston, P. & Parmar, M. K. B. (2013). Restricted mean survival time: an alternative to the hazard
   ratio for the design and analysis of randomized trials with a time-to-event outcome. *BMC Medical
   Research Methodology* 13:152.
+* Berger, R. L. (1982). Multiparameter hypothesis testing and acceptance sampling. *Technometrics*
+  24:295–300.
 * Kaplan, E. L. & Meier, P. (1958). Nonparametric estimation from incomplete observations. *JASA*
   53:457–481.
 """
@@ -82,7 +87,7 @@ from scipy import stats as _st
 from .._records import AsDict
 
 __all__ = ["MIN_N", "POWER_TARGET", "SEEDS_CAP", "Decision", "mean_ci", "superiority", "noninferiority",
-           "equivalence", "exact", "wilson", "proportion", "trend", "time_to_event", "holm", "composite", "power",
+           "equivalence", "exact", "wilson", "proportion", "trend", "time_to_event", "spread", "holm", "composite", "power",
            "calibrate", "main"]
 
 MIN_N = 3
@@ -770,6 +775,105 @@ def time_to_event(times_c: Sequence[float], events_c: Sequence[bool], times_b: S
 
 # ---------------------------------------------------------------------------------------------------
 # multiplicity
+
+
+def spread(values: Sequence[Sequence[float]], *, delta: float, arms: Sequence[str] | None = None,
+           confidence: float = 0.95, degenerate: str | None = None) -> Decision:
+    """Does the choice among k ≥ 2 arms matter by at least δ?  Every pair of arms, paired by seed.
+
+    ``values`` holds one row per seed and one column per arm (a row with a non-finite entry is dropped
+    and counted in ``n_dropped``).  For each of the P = k(k − 1)/2 pairs (i, j) the per-seed differences
+    y_i − y_j give a mean m_ij, a standard error and Student-t p-values (df = n − 1), as in
+    :func:`superiority`.
+
+    * **supported** ("the arms differ"): some pair has |m_ij| ≥ δ and a Bonferroni-adjusted p-value
+      min(1, 2P·p_ij) below α, p_ij the one-sided p-value in the direction of m_ij -- equivalently its
+      simultaneous interval at two-sided level 1 − α/P excludes 0.  Bonferroni over the 2P one-sided
+      tests keeps the false-support rate at most α when every arm has the same mean, whatever the
+      correlation between the pairs.
+    * **refuted** ("no meaningful difference"): every pair is equivalent within ±δ by two one-sided
+      tests at α (its two-sided interval at ``confidence`` lies inside (−δ, δ)).  An
+      intersection-union test (Berger 1982) needs no multiplicity correction: when some pair truly
+      differs by δ or more, the false-refute rate is at most α.
+    * **inconclusive** otherwise.
+
+    ``estimate`` is the range of the arm means (the largest |m_ij|, ≥ 0) and ``ci`` the simultaneous
+    interval of that pair, oriented so that its estimate is positive (``detail["range_pair"]`` names it,
+    larger mean first).  ``p_support`` is the smallest adjusted p-value among the pairs with |m_ij| ≥ δ
+    (among all pairs when none is); ``p_refute`` is the largest TOST p-value over the pairs.
+    ``detail["max_abs_bound"]`` is the farthest end from 0 of any pair's interval at ``confidence``:
+    "refuted" ⟺ it is below δ.  ``seeds_needed`` (inconclusive): for the range pair, the seeds at which
+    its Bonferroni superiority would reach δ with 80 % power when the range is at least δ, else the
+    seeds at which the least equivalent pair would be shown equivalent (a lower bound for the whole).
+    """
+    delta = _positive("delta", delta, "the smallest difference between arms of interest, in the metric's units")
+    alpha = _alpha(confidence)
+    rows = [list(r) for r in values]
+    k = len(rows[0]) if rows else (len(arms) if arms is not None else 0)
+    names = list(arms) if arms is not None else [str(i) for i in range(k)]
+    if len(names) < 2 or any(len(r) != len(names) for r in rows):
+        raise ValueError(f"spread needs one value per arm in every row and at least 2 arms, got {len(names)} arm(s)")
+    y = np.asarray(rows, float).reshape(len(rows), len(names))
+    keep = np.all(np.isfinite(y), axis=1)
+    dropped = int((~keep).sum())
+    y = y[keep]
+    n = int(y.shape[0])
+    pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    P = len(pairs)
+    base = dict(rule="spread", n=n, delta=delta, direction=None, confidence=confidence, n_dropped=dropped)
+    means = y.mean(0).tolist() if n else [None] * len(names)
+    detail: dict[str, Any] = {"arms": names, "pairs": P, "arm_means": means,
+                              "bonferroni_confidence": 1.0 - alpha / P}
+    if n < MIN_N:
+        return Decision(status="inconclusive", outcome="too few observations", estimate=None, ci=None,
+                        degenerate=degenerate, detail={**detail, "reason": f"{n} complete seed(s); need {MIN_N}"}, **base)
+    if bool(np.all(y == y.flat[0])):
+        reason = f"zero variance: every value is {y.flat[0]:.6g}"
+        degenerate = reason if degenerate is None else f"{degenerate}; {reason}"
+        return Decision(status="inconclusive", outcome="degenerate", estimate=0.0, ci=None, sd=0.0,
+                        degenerate=degenerate, detail=detail, **base)
+    df = n - 1
+    t = _st.t
+    t95 = float(t.ppf(1.0 - alpha, df))
+    tsim = float(t.ppf(1.0 - alpha / (2 * P), df))
+    rows_out = []
+    for i, j in pairs:
+        d = y[:, i] - y[:, j]
+        m = float(d.mean())
+        sd = float(d.std(ddof=1))
+        se = sd / math.sqrt(n)
+        if se > 0:
+            p_one = float(t.sf(abs(m) / se, df))
+            tost = float(max(t.sf((m + delta) / se, df), t.cdf((m - delta) / se, df)))
+        else:  # every seed gives the same difference: it is known exactly
+            p_one = 0.5 if m == 0 else 0.0
+            tost = 0.0 if abs(m) < delta else 1.0
+        rows_out.append({"i": i, "j": j, "m": m, "sd": sd, "se": se, "p_adj": min(1.0, 2 * P * p_one), "tost": tost,
+                         "bound": abs(m) + t95 * se})
+    big = [r for r in rows_out if abs(r["m"]) >= delta]
+    p_support = min(r["p_adj"] for r in (big or rows_out))
+    p_refute = max(r["tost"] for r in rows_out)
+    top = max(rows_out, key=lambda r: (abs(r["m"]), -r["p_adj"]))
+    hi_first = (top["i"], top["j"]) if top["m"] >= 0 else (top["j"], top["i"])
+    est = abs(top["m"])
+    ci = [est - tsim * top["se"], est + tsim * top["se"]]
+    worst = max(rows_out, key=lambda r: (r["tost"], r["bound"]))
+    detail.update(range_pair=[names[hi_first[0]], names[hi_first[1]]], max_abs_bound=max(r["bound"] for r in rows_out),
+                  least_equivalent_pair=[names[worst["i"]], names[worst["j"]]], df=df, t_crit=t95, t_crit_simultaneous=tsim)
+    if any(r["p_adj"] < alpha for r in big):
+        status, outcome, seeds = "supported", "the arms differ", None
+    elif p_refute < alpha:
+        status, outcome, seeds = "refuted", "no meaningful difference", None
+    else:
+        status, outcome = "inconclusive", "undecided"
+        if est >= delta:
+            seeds = _seeds_needed("superiority", est, top["sd"], n, delta, 1.0 - alpha / P)
+        else:
+            seeds = _seeds_needed("equivalence", abs(worst["m"]), worst["sd"], n, delta, confidence)
+    if degenerate is not None:
+        status, outcome, seeds = "inconclusive", "degenerate", None
+    return Decision(status=status, outcome=outcome, estimate=est, ci=ci, sd=top["sd"], p_support=p_support,
+                    p_refute=p_refute, seeds_needed=seeds, degenerate=degenerate, detail=detail, **base)
 
 
 def _holm_matrix(p: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ __all__ = ["Figure", "Part", "Profile", "Record", "Result", "Shared", "Study", "
            "config_hash", "RULES"]
 
 STATUSES = ("done", "diverged", "failed")
-RULES = ("superiority", "noninferiority", "equivalence", "exact", "proportion", "trend", "time_to_event")
+RULES = ("superiority", "noninferiority", "equivalence", "exact", "proportion", "trend", "time_to_event", "spread")
 
 
 def canonical(obj: Any) -> str:

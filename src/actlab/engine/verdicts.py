@@ -9,7 +9,9 @@ its own comparisons with the baseline and the named arms, reported beside the ve
 How a part is judged (rules: :mod:`actlab.engine.decide`).  Units are paired by (cell, seed): the same
 seed gives two arms the same initial-weight stream and minibatches.  Each named arm is compared with
 the baseline on its own; a part holds only if it holds for every named arm (intersection-union) and
-fails if it fails for any.  ``within`` parts (the metric is already a contrast inside a unit) are
+fails if it fails for any.  A ``spread`` part is one decision over all its arms together (does the choice
+among them matter by delta: :func:`actlab.engine.decide.spread`); an extra arm is put against the
+baseline by the same rule.  ``within`` parts (the metric is already a contrast inside a unit) are
 clustered by seed: the observation is the seed's mean over the named arms.  A diverged unit takes the
 part's ``worst`` value (it counts against its arm) or, for time-to-event parts, is censored.  The
 claim: Holm's step-down over every (part, arm) decision in both directions; supported only if every
@@ -134,6 +136,19 @@ def _within(part: Part, by_arm: dict[str, dict[tuple[str, int], Record]], arms: 
     return decide.superiority(values, direction=part.direction, delta=part.delta)
 
 
+def spread_label(arms: Sequence[str]) -> str:
+    """How a spread part's one contrast is named: ``"range over 13 arms"``."""
+    return f"range over {len(arms)} arms"
+
+
+def _spread(part: Part, by_arm: dict[str, dict[tuple[str, int], Record]], arms: Sequence[str]) -> decide.Decision:
+    """A spread part: one row per (cell, seed) present in every arm, one column per arm."""
+    keys = sorted(set.intersection(*(set(by_arm.get(a, {})) for a in arms))) if arms else []
+    rows = [[_value(by_arm[a][k], part.metric, part.worst) for a in arms] for k in keys]
+    rows = [[math.nan if v is None else v for v in r] for r in rows]
+    return decide.spread(rows, delta=part.delta, arms=list(arms))
+
+
 def _exact(part: Part, values: Sequence[float]) -> decide.Decision:
     value = values[0] if len(values) == 1 else math.nan
     return decide.exact(value, target=part.target, tolerance=part.delta or 0.0, relation=part.relation)
@@ -201,6 +216,12 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
         by_arm = _by_arm(claim_records, part)
         if part.within:
             entries.append((i, "+".join(compared), _within(part, by_arm, compared)))
+        elif part.rule == "spread":  # one decision over all the part's arms together
+            arms = (base_arm, *compared)
+            missing = [a for a in arms if a not in by_arm]
+            if missing:
+                notes.append(f"{part.name}: no records for {', '.join(missing)}")
+            entries.append((i, spread_label(arms), _spread(part, by_arm, arms)))
         elif part.rule == "exact":  # each named arm on its own (intersection-union), as every other rule
             for a in compared:
                 entries.append((i, a, _exact(part, [v for v in (_value(r, part.metric, part.worst)
@@ -227,7 +248,8 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
         excluded = all(d.degenerate or d.outcome == "too few observations" for _, d in mine)
         pstatus = ("refuted" if "refuted" in sts else "supported" if sts and all(s == "supported" for s in sts)
                    else "inconclusive")
-        part_rows.append({**part.describe(), "baseline": "" if part.within else base_arm, "compared": list(compared),
+        part_rows.append({**part.describe(), "baseline": "" if part.within or part.rule == "spread" else base_arm,
+                          "compared": list(compared) if part.rule != "spread" else [base_arm, *compared],
                           "status": pstatus, "excluded": excluded, "decides": part.decides,
                           "contrasts": [{"arm": a, **d.json()} for a, d in mine]})
         for a, d in mine:
@@ -248,7 +270,7 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
         "fingerprint": records[0].fingerprint if records else "",
         "seeds": sorted(seeds & {r.seed for r in judged} - ({-1} if prof.seeds is not None else set())),
         "pre_registered_seeds": prof.seeds, "deterministic_units": sum(r.seed == -1 for r in judged),
-        "primary": head["name"], "metric": head["metric"], "direction": head["direction"], "baseline": head["baseline"],
+        "primary": head["name"], "primary_rule": head.get("rule", "superiority"), "metric": head["metric"], "direction": head["direction"], "baseline": head["baseline"],
         "compared": head["compared"], "headline": head["contrasts"],
         "parts": part_rows, "descriptive": extras,
         "rule": ("Holm step-down over every (part, named arm) decision in both directions at one-sided 2.5 %; "
@@ -341,6 +363,10 @@ def _descriptive(study: Study, judged: Sequence[Record], claim_arms: set[str]) -
                 rows.append({"part": part.name, "against": "0", **_within(part, by_arm, [arm]).json()})
                 continue
             base_arm, compared = study.part_arms(part)
+            if part.rule == "spread":  # does the arm's metric differ from the baseline's by delta, either way
+                d = _spread(part, by_arm, (base_arm, arm))
+                rows.append({"part": part.name, "against": base_arm, **d.json()})
+                continue
             refs = [base_arm] + (list(compared) if part.primary else [])
             for ref in refs:
                 d = _compare(part, by_arm.get(ref, {}), by_arm.get(arm, {}), ref, arm)

@@ -42,7 +42,9 @@ def versus_baseline(cr: ClaimResult, name: str) -> dict[str, Any] | None:
     if not v:
         return None
     against = v.get("baseline") or "0"
-    if name in (v.get("compared") or []):  # a named arm: its own contrast in the verdict's primary part
+    if v.get("primary_rule") == "spread" and v.get("compared"):  # an extra arm is put against the baseline
+        against = v["compared"][0]
+    elif name in (v.get("compared") or []):  # a named arm: its own contrast in the verdict's primary part
         for c in v.get("headline") or []:
             if c.get("arm") == name:
                 return {**c, "part": v.get("primary"), "against": against,

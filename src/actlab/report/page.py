@@ -229,6 +229,9 @@ def _role(study: Any, v: dict[str, Any], arm: str, highlight: str | None) -> str
 
 
 def headline_text(v: dict[str, Any]) -> str:
+    if v.get("primary_rule") == "spread":  # one decision across the arms: name the pair that spans the range
+        return "; ".join(f"{c['arm']} ({' − '.join((c.get('detail') or {}).get('range_pair') or [])}): "
+                         f"{H.estimate_text(c)}" for c in v.get("headline") or []) or "—"
     against = v.get("baseline") or "0"
     return "; ".join(f"{c['arm']} vs {against}: {H.estimate_text(c)}" for c in v.get("headline") or []) or "—"
 
@@ -248,7 +251,8 @@ def claim_details(cr: ClaimResult, key: SavedFigure | None, anchors: H.Anchors, 
         out.append(f'<p class="muted">{H.esc(cr.status)}: {H.esc(cr.why)}</p>')
         return "".join(out) + '<p class="small"><a href="#dashboard">back to the dashboard</a></p></div>'
     out.append(provenance_html(cr))
-    against = v.get("baseline") or "0 (a within-unit contrast)"
+    against = ("each other (one decision across the arms)" if v.get("primary_rule") == "spread"
+               else v.get("baseline") or "0 (a within-unit contrast)")
     out.append(f"<p><b>Primary</b>: {H.esc(v['primary'])} — {H.esc(v['metric'])}, {H.esc('/'.join(v.get('compared') or []))} "
                f"vs {H.esc(against)}, {H.esc(v['direction'])} is the claimed direction; "
                f"{H.esc(headline_text(v))} (95% CI)</p>")

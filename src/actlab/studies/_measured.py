@@ -34,7 +34,8 @@ def render(v: dict[str, Any], source: str) -> str:
         lines.append(f"    {p['name']} (delta {p['delta']:g}): {p['status']}" + (" (excluded)" if p.get("excluded") else ""))
         for c in p["contrasts"]:
             ci = f"[{_num(c['ci'][0])}, {_num(c['ci'][1])}]" if c.get("ci") else "[n/a]"
-            against = f"- {p['baseline']}" if p.get("baseline") else "(within unit)"
+            against = ("(across arms)" if p.get("rule") == "spread" else
+                       f"- {p['baseline']}" if p.get("baseline") else "(within unit)")
             need = f", ~{c['seeds_needed']} seeds would resolve it" if c.get("seeds_needed") else ""
             lines.append(f"        {c['arm']} {against}: {_num(c['estimate'])} {ci} -> {c['status']} "
                          f"({c['outcome']}{need})")
