@@ -157,3 +157,39 @@ def test_a_zoomed_metric_chart_draws_points_not_truncated_bars():
     assert full.axes[0].get_xlim()[0] == 0.0 and len(full.axes[0].patches) == 1
     plt.close(zoomed)
     plt.close(full)
+
+
+def test_only_actlabs_own_input_checks_are_bad_input_other_value_and_key_errors_are_bugs(cli, monkeypatch):
+    """A ValueError from inside numpy, a failed dictionary lookup, a ValueError that is not actlab's: a
+    traceback and exit 1.  UsageError and actlab's own explicit ``raise ValueError``/``KeyError``: exit 2."""
+    import numpy as np
+    import typer
+
+    from actlab.cli._common import guard
+    from actlab.errors import UsageError, is_usage_error
+
+    def numpy_bug():
+        return np.reshape(np.arange(3), (2, 2))  # raised inside numpy's own Python code
+
+    def lookup_bug():
+        return {"a": 1}["b"]
+
+    for bug, kind in ((numpy_bug, ValueError), (lookup_bug, KeyError)):
+        with pytest.raises(kind) as e:
+            guard(bug)
+        assert not is_usage_error(e.value)
+    for ok in (lambda: actlab.get("relu(negative_slope=1)"),      # the zoo's explicit raise ValueError
+               lambda: actlab.get("nonexistent_activation"),     # the registry's explicit KeyError kin
+               lambda: (_ for _ in ()).throw(UsageError("use --std > 0"))):
+        with pytest.raises(typer.Exit) as e:
+            guard(ok)
+        assert e.value.exit_code == 2
+    # through a command: the theory's quadrature hit by an internal numpy error is a bug, not bad input
+    import actlab.theory.moments as tm
+
+    monkeypatch.setattr(tm, "moments", lambda *a, **k: numpy_bug())
+    res = cli("theory", "moments", "relu")
+    assert res.exit_code == 1 and isinstance(res.exception, ValueError)
+    monkeypatch.setattr(tm, "moments", lambda *a, **k: (_ for _ in ()).throw(UsageError("std must be > 0")))
+    res = cli("theory", "moments", "relu")
+    assert res.exit_code == 2 and "std must be > 0" in res.output

@@ -16,8 +16,11 @@ console = Console()
 _err = Console(stderr=True)
 
 
-class CliError(Exception):
-    """Bad input: reported as one line on stderr with exit code 2."""
+from ..errors import UsageError, is_usage_error
+
+
+class CliError(UsageError):
+    """Bad input found by the CLI itself: reported as one line on stderr with exit code 2."""
 
 
 def console_err(msg: str) -> None:
@@ -34,14 +37,17 @@ def fail(msg: str) -> NoReturn:
 
 
 def guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn the library's input errors (``ValueError`` and its ``KeyError`` kin such as an
-    unknown activation) into ``fail``.  A ``TypeError`` is *not* caught: from a command, whose
-    arguments are all parsed strings, it is a bug of ours and must show its traceback (exit 1)."""
+    """Run ``fn``; turn bad input into ``fail`` (one line, exit 2) and let bugs through (traceback, exit 1).
+
+    Bad input is :class:`actlab.errors.UsageError` and the ``ValueError``/``KeyError`` s that actlab's
+    own checks raise (an unknown activation, a parameter out of range); a ``ValueError`` from inside
+    torch or numpy, a failed dictionary lookup and every ``TypeError`` are bugs of ours
+    (:func:`actlab.errors.is_usage_error`)."""
     try:
         return fn()
-    except CliError as e:
-        fail(str(e))
     except (ValueError, KeyError) as e:
+        if not is_usage_error(e):
+            raise
         msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         fail(msg)
 
