@@ -73,3 +73,23 @@ def test_estimates_print_at_the_precision_their_interval_supports():
     assert H.estimate_text({"estimate": 0.0053, "ci": [0.00329, 0.00728]}) == "+0.0053 [0.0033, 0.0073]"
     assert H.estimate_text({"estimate": 1.0, "ci": None}) == "+1 (no CI)"  # an exact check keeps its digits
     assert H.estimate_text({"estimate": 0.5, "ci": [0.5, 0.5]}) == "+0.5 [0.5, 0.5]"  # no width: 4 digits
+
+
+def test_categorical_levels_get_points_and_bars_never_joining_lines_and_a_colour_per_arm():
+    """Tasks have no order: a line from 'digits_cnn' to 'mnist1d_mlp' would draw a trend that is not there."""
+    from matplotlib.colors import to_hex
+
+    from actlab.report.figures import series_chart
+
+    arms = [f"a{i:02d}" for i in range(13)]
+    series = [{"arm": a, "level": None, "label": a, "x": ["digits", "mnist1d"], "mean": [0.1 + i / 100, 0.2],
+               "lo": [0.05, 0.15], "hi": [0.15, 0.25], "n": [3, 3]} for i, a in enumerate(arms)]
+    fig = series_chart({"name": "drop", "kind": "factor", "x": "task", "series": series, "title": "drop"})
+    ax = fig.axes[0]
+    drawn = [ln for ln in ax.lines if len(ln.get_xdata()) > 1]
+    assert drawn and all(ln.get_linestyle() == "None" for ln in drawn)  # markers only
+    colours = {to_hex(ln.get_color()) for ln in drawn}
+    assert len(colours) == len(arms)
+    xs = sorted(x for ln in drawn for x in ln.get_xdata())
+    assert len(set(xs)) == 2 * len(arms)  # side by side within each level, none on top of another
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["digits", "mnist1d"]

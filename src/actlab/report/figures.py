@@ -156,16 +156,30 @@ def series_chart(fig_spec: dict[str, Any], *, baseline: str | None = None, compa
     numeric = all(isinstance(v, (int, float)) for v in levels)
     pos = {v: (v if numeric else i) for i, v in enumerate(levels)}
     palette = ["#2e86c1", "#e67e22", "#27ae60", "#8e44ad", "#16a085", "#d35400", "#2c3e50", "#c71585"]
-    styles = ["-", "--", ":", "-."]
     arms = sorted({s["arm"] for s in series}, key=lambda a: (a != baseline, a not in compared, a))
+    if len(arms) > len(palette) + 2:  # many arms (C16's 13): a colour each, none repeated
+        cmap = plt.get_cmap("tab20")
+        palette = [cmap(i) for i in range(20) if i not in (6, 7, 14, 15)]  # red and grey mark highlight/baseline
+    styles = ["-", "--", ":", "-."]
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
     lv = sorted({str(s["level"]) for s in series if s["level"] is not None})
-    for s in series:
-        xs = [pos[x] for x in s["x"]]
+    width = 0.6  # categorical levels: the series side by side within each level, points and error bars
+    for k, s in enumerate(series):
         ok = [i for i, m in enumerate(s["mean"]) if _finite(m)]
         if not ok:
             continue
         color = ("#c0392b" if s["arm"] == highlight else "#7f8c8d" if s["arm"] == baseline
                  else palette[arms.index(s["arm"]) % len(palette)])
+        if not numeric:  # no order between the levels: nothing joins them
+            off = (k + 0.5) / len(series) * width - width / 2 if len(series) > 1 else 0.0
+            xs = [pos[s["x"][i]] + off for i in ok]
+            ys = [s["mean"][i] for i in ok]
+            err = [[max(0.0, s["mean"][i] - s["lo"][i]) if _finite(s["lo"][i]) else 0.0 for i in ok],
+                   [max(0.0, s["hi"][i] - s["mean"][i]) if _finite(s["hi"][i]) else 0.0 for i in ok]]
+            ax.errorbar(xs, ys, yerr=err, fmt=markers[arms.index(s["arm"]) % len(markers)], ms=3.5, color=color,
+                        ecolor=color, elinewidth=1, capsize=0, label=s["label"])
+            continue
+        xs = [pos[x] for x in s["x"]]
         ls = styles[lv.index(str(s["level"])) % len(styles)] if s["level"] is not None else "-"
         ax.plot([xs[i] for i in ok], [s["mean"][i] for i in ok], ls, marker="o", ms=3, color=color,
                 label=s["label"], lw=1.4)
@@ -192,10 +206,13 @@ def series_chart(fig_spec: dict[str, Any], *, baseline: str | None = None, compa
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(fig_spec.get("xlabel", ""), fontsize=8)
     ax.set_ylabel(fig_spec.get("ylabel", ""), fontsize=8)
-    ax.set_title(fig_spec.get("title", "") + (f" — {note}" if note else "")
-                 + "\n(lines: mean over seeds; bands: 95% CI)", fontsize=9)
+    how = "points: mean over seeds; bars: 95% CI" if not numeric else "lines: mean over seeds; bands: 95% CI"
+    ax.set_title(fig_spec.get("title", "") + (f" — {note}" if note else "") + f"\n({how})", fontsize=9)
     ax.tick_params(labelsize=8)
     if series:
-        ax.legend(fontsize=7, ncol=2 if len(series) > 6 else 1, frameon=False)
+        if len(series) > 8:  # many series: the legend beside the axes, not over the data
+            ax.legend(fontsize=6.5, ncol=1, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        else:
+            ax.legend(fontsize=7, ncol=2 if len(series) > 6 else 1, frameon=False)
     fig.tight_layout()
     return fig
