@@ -230,9 +230,22 @@ def test_seeds_needed_none_when_mean_is_exactly_delta():
 
 
 def test_degenerate_and_too_few():
+    # a constant sample is decided at its value (the t rule's limit as the spread goes to 0), not excluded
     r = d.superiority([0.2, 0.2, 0.2, 0.2], direction="higher", delta=0.1)
-    assert (r.status, r.outcome) == ("inconclusive", "degenerate")
-    assert r.degenerate == "zero variance: every paired difference is 0.2" and r.sd == 0.0 and r.ci is None
+    assert (r.status, r.outcome, r.ci, r.sd, r.degenerate) == ("supported", "meaningful effect", [0.2, 0.2], 0.0, None)
+    assert (r.p_support, r.p_refute) == (0.0, 1.0) and "every paired difference is 0.2" in r.detail["constant"]
+    r = d.superiority([0.0] * 5, direction="higher", delta=0.05)   # e.g. a fraction that is 0 in every seed
+    assert (r.status, r.outcome, r.p_refute) == ("refuted", "no meaningful difference", 0.0)
+    r = d.superiority([0.3] * 5, direction="lower", delta=0.05)
+    assert (r.status, r.outcome) == ("refuted", "opposite direction")
+    r = d.noninferiority([0.0] * 4, direction="lower", margin=0.02)
+    assert (r.status, r.outcome) == ("supported", "non-inferior")
+    r = d.equivalence([0.0] * 4, margin=0.02)
+    assert r.status == "supported" and r.p_support == 0.0
+    r = d.superiority([0.2, 0.2], direction="higher", delta=0.1)
+    assert (r.status, r.outcome) == ("inconclusive", "too few observations")
+    r = d.superiority([0.0] * 5, direction="higher", delta=0.05, degenerate="every unit at the ceiling")
+    assert (r.status, r.outcome) == ("inconclusive", "degenerate") and r.ci is None
     r = d.superiority(shaped(1.0, 0.5, 8), direction="higher", delta=0.5, degenerate="every unit at the ceiling")
     assert (r.status, r.outcome, r.degenerate) == ("inconclusive", "degenerate", "every unit at the ceiling")
     assert r.ci is not None and r.seeds_needed is None
@@ -482,7 +495,7 @@ def test_composite_all_supported_needs_holm():
 
 def test_composite_degenerate_parts_are_excluded():
     good = part_with_p_support(0.001)
-    degen = d.superiority([0.3] * 5, direction="higher", delta=0.1)
+    degen = d.superiority([0.3] * 5, direction="higher", delta=0.1, degenerate="every unit at the ceiling")
     few = d.superiority([1.0, 2.0], direction="higher", delta=0.1)
     status, parts = d.composite([good, degen, few])
     assert status == "inconclusive"  # a part not yet measured (too few observations) blocks support ...
@@ -619,8 +632,8 @@ def test_spread_branches():
     assert exact.status == "refuted" and exact.estimate == 0.0
     shifted = d.spread([[1.0, 2.0], [2.0, 3.0], [3.0, 4.0]], delta=0.5)   # a known difference of 1
     assert shifted.status == "supported" and shifted.estimate == pytest.approx(1.0)
-    flat = d.spread([[1.0, 1.0]] * 4, delta=0.5)
-    assert flat.status == "inconclusive" and flat.degenerate
+    flat = d.spread([[1.0, 1.0]] * 4, delta=0.5)                       # constant: decided at its value
+    assert flat.status == "refuted" and flat.estimate == 0.0 and flat.degenerate is None
     few = d.spread([[1.0, 2.0], [2.0, 4.0]], delta=0.5)
     assert few.outcome == "too few observations"
     dropped = d.spread([[1.0, 2.0], [2.0, float("nan")], [2.0, 3.0], [3.0, 4.0]], delta=0.5)

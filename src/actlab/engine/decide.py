@@ -18,10 +18,13 @@ Conventions shared by every rule
   for two unpaired samples (Welch 1947).
 * Non-finite inputs are dropped and counted in ``Decision.n_dropped``.  Fewer than ``MIN_N = 3``
   remaining observations give an inconclusive decision with outcome ``"too few observations"``.
-* Degenerate samples: a sample with zero variance (every value equal) cannot be put through a t
-  interval; the decision is inconclusive with outcome ``"degenerate"`` and ``Decision.degenerate``
-  says why.  Callers may force the flag with ``degenerate="..."`` (e.g. every unit at the ceiling).
-  A degenerate decision never decides a composite (see :func:`composite`).
+* Constant samples: when every observation has the same value c (a fraction that is 0 in every seed,
+  two arms that agree exactly), the t rules are decided at their limit as the spread goes to 0: the
+  interval is the point c and each one-sided p-value is 0, 1/2 or 1 (``detail["constant"]`` says so).
+* Degenerate samples: where the caller says the metric cannot discriminate -- ``degenerate="..."``,
+  e.g. every unit at the declared ceiling (both arms at 100 % accuracy) -- the decision is inconclusive
+  with outcome ``"degenerate"`` and ``Decision.degenerate`` says why.  A degenerate decision never
+  decides a composite (see :func:`composite`).
 
 The rules (oriented effect θ, its estimate m and two-sided interval [lo, hi])
 ---------------------------------------------------------------------------
@@ -281,6 +284,23 @@ def _t_pvalues(rule: str, m: Any, se: Any, df: Any, delta: float) -> tuple[np.nd
     raise AssertionError(rule)  # pragma: no cover - internal
 
 
+def _limit_pvalues(rule: str, m: float, delta: float) -> tuple[float, float]:
+    """:func:`_t_pvalues` in the limit se -> 0 (a constant sample): each one-sided p is 0, 1/2 or 1."""
+    def sf(z: float) -> float:   # P(T > z / se) as se -> 0
+        return 0.0 if z > 0 else 1.0 if z < 0 else 0.5
+
+    def cdf(z: float) -> float:
+        return 1.0 - sf(z)
+
+    if rule == "superiority":
+        return sf(m), cdf(m - delta)
+    if rule == "noninferiority":
+        return sf(m + delta), cdf(m + delta)
+    if rule == "equivalence":
+        return max(sf(m + delta), cdf(m - delta)), min(sf(m - delta), cdf(m + delta))
+    raise AssertionError(rule)  # pragma: no cover - internal
+
+
 def _outcome(rule: str, code: int, hi_oriented: float) -> str:
     if code == _INCONCLUSIVE:
         return "undecided"
@@ -409,11 +429,20 @@ def _t_decision(rule_name: str, rule: str, x: np.ndarray, dropped: int, sign: fl
                         degenerate=degenerate, detail={**detail, "reason": f"1 {what}; need {MIN_N}"}, **base)
     sd = float(np.std(x, ddof=1))
     if bool(np.all(x == x[0])):
-        reason = f"zero variance: every {what} is {x[0]:.6g}"
-        degenerate = reason if degenerate is None else f"{degenerate}; {reason}"
-        outcome = "too few observations" if n < MIN_N else "degenerate"
-        return Decision(status="inconclusive", outcome=outcome, estimate=m_raw, ci=None, sd=0.0,
-                        degenerate=degenerate, detail=detail, **base)
+        if n < MIN_N or degenerate is not None:
+            reason = f"zero variance: every {what} is {x[0]:.6g}"
+            degenerate = reason if degenerate is None else f"{degenerate}; {reason}"
+            outcome = "too few observations" if n < MIN_N else "degenerate"
+            return Decision(status="inconclusive", outcome=outcome, estimate=m_raw, ci=None, sd=0.0,
+                            degenerate=degenerate, detail=detail, **base)
+        # every observation the same value: the t rule's limit as the spread goes to 0 -- the interval is
+        # that point, and the decision is made at it (a fraction that is 0 in every seed is below delta)
+        m = sign * m_raw
+        p_s, p_r = _limit_pvalues(rule, m, delta)
+        detail["constant"] = f"every {what} is {x[0]:.6g}: decided at that value (the interval is the point)"
+        code = int(_classify(rule, m, m, m, delta))
+        return Decision(status=_STATUS[code], outcome=_outcome(rule, code, m), estimate=m_raw, ci=[m_raw, m_raw],
+                        sd=0.0, p_support=p_s, p_refute=p_r, degenerate=None, detail=detail, **base)
     se = sd / math.sqrt(n)
     df = n - 1
     tcrit = float(_st.t.ppf(1.0 - alpha, df))
@@ -827,11 +856,6 @@ def spread(values: Sequence[Sequence[float]], *, delta: float, arms: Sequence[st
     if n < MIN_N:
         return Decision(status="inconclusive", outcome="too few observations", estimate=None, ci=None,
                         degenerate=degenerate, detail={**detail, "reason": f"{n} complete seed(s); need {MIN_N}"}, **base)
-    if bool(np.all(y == y.flat[0])):
-        reason = f"zero variance: every value is {y.flat[0]:.6g}"
-        degenerate = reason if degenerate is None else f"{degenerate}; {reason}"
-        return Decision(status="inconclusive", outcome="degenerate", estimate=0.0, ci=None, sd=0.0,
-                        degenerate=degenerate, detail=detail, **base)
     df = n - 1
     t = _st.t
     t95 = float(t.ppf(1.0 - alpha, df))
