@@ -100,7 +100,7 @@ def test_imbalance_and_log_ratio_edges():
         assert c03.imbalance(bad, 1.0) == c03.CAP and c03.imbalance(1.0, bad) == c03.CAP
     assert c03.log_ratio(1e-3, 1e-1) == pytest.approx(-2.0)
     assert c03.log_ratio(0.0, 1.0) == -c03.CAP and c03.log_ratio(1.0, 0.0) == c03.CAP
-    assert math.isnan(c03.log_ratio(0.0, 0.0))
+    assert math.isnan(c03.log_ratio(0.0, 0.0)) and math.isnan(c03.log_ratio(math.nan, 1.0))
 
 
 def test_the_sweeps_meet_at_the_deciding_cell_and_the_parts_select_them():

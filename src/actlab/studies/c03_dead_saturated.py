@@ -1,12 +1,13 @@
 """C03 -- dead and saturated units: in deep, wide MLPs do ReLU units die and sigmoid/tanh units saturate, while
 SiLU keeps units alive and gradients flowing?
 
-Claim (ledger): in deep and wide networks ReLU units die (zero gradient forever) and sigmoid/tanh units
-saturate; Swish (SiLU) keeps more units alive and gradients flowing.  Tested as worded, in the deep and
-wide cell (16 hidden layers of 512 units, Adam at its default rate 1e-3), by nine deciding parts: the
-premises (ReLU units die; sigmoid units saturate; tanh units saturate), SiLU has fewer dead units than
-ReLU (primary), fewer saturated units than sigmoid and than tanh, and a more even gradient than each of
-ReLU, sigmoid and tanh.  Holm across all nine; the claim is supported only if every one holds.
+Claim (ledger): deep, wide ReLU networks accumulate dead units and sigmoid/tanh networks saturate; Swish
+keeps more units active and gradients flowing (CLAIMS.md: "ReLU units die (zero gradient forever)").
+Swish is SiLU (beta = 1), the zoo's ``silu``.  Tested as worded, in the deep and wide cell (16 hidden
+layers of 512 units, Adam at its default rate 1e-3), by nine deciding parts: the premises (ReLU units
+die; sigmoid units saturate; tanh units saturate), SiLU has fewer dead units than ReLU (primary), fewer
+saturated units than sigmoid and than tanh, and a more even gradient than each of ReLU, sigmoid and
+tanh.  Holm across all nine; the claim is supported only if every one holds, refuted if any fails.
 
 Definitions.  Units (:mod:`actlab.metrics.activity`, shared with C18): a unit's slope |phi'(z)| is
 *small* below 1 % of the activation's maximum slope (0.25 for sigmoid, 1 for ReLU and tanh, 1.0998 for
@@ -147,10 +148,10 @@ class Config:
     def __post_init__(self) -> None:
         if min(self.depths + (self.depth,)) < 2:
             raise ValueError(f"C03: depths must be >= 2 (first and last hidden layer differ), got {self.depths}")
-        if self.depth not in self.depths and self.depth_width == self.width:
-            raise ValueError("C03: the depth sweep at the deciding width must pass through the deciding depth")
-        if self.width not in self.widths or self.lr not in self.lrs or self.depth_width not in self.widths:
-            raise ValueError("C03: the deciding cell and the depth sweep's width must lie on the sweeps")
+        if (self.depth not in self.depths or self.width not in self.widths or self.lr not in self.lrs
+                or self.depth_width not in self.widths):
+            raise ValueError("C03: the sweeps must meet: the deciding depth on the depth sweep, the deciding width "
+                             "and the depth sweep's width on the width sweep, the deciding rate on the rate sweep")
         if self.shrink < 1:
             raise ValueError(f"C03: shrink must be >= 1, got {self.shrink}")
 
@@ -212,10 +213,13 @@ def imbalance(first: float, last: float) -> float:
 
 
 def log_ratio(first: float, last: float) -> float:
-    """log10(first / last) clipped to [-CAP, CAP] (negative: the gradient vanishes towards the input); NaN if both are 0."""
+    """log10(first / last) clipped to [-CAP, CAP] (negative: the gradient vanishes towards the input); a zero
+    norm gives -CAP or CAP, NaN in or both zero give NaN (the ratio is undefined)."""
+    if math.isnan(first) or math.isnan(last) or first == last == 0:
+        return math.nan
     if first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last):
         return max(-CAP, min(CAP, math.log10(first / last)))
-    return -CAP if last > 0 else CAP if first > 0 else math.nan
+    return -CAP if first == 0 or last == math.inf else CAP
 
 
 def _rms(norm: float, layer: nn.Linear) -> float:
