@@ -253,9 +253,14 @@ def claim_details(cr: ClaimResult, key: SavedFigure | None, anchors: H.Anchors, 
     out.append(provenance_html(cr))
     against = ("each other (one decision across the arms)" if v.get("primary_rule") == "spread"
                else v.get("baseline") or "0 (a within-unit contrast)")
-    out.append(f"<p><b>Primary</b>: {H.esc(v['primary'])} — {H.esc(v['metric'])}, {H.esc('/'.join(v.get('compared') or []))} "
-               f"vs {H.esc(against)}, {H.esc(v['direction'])} is the claimed direction; "
-               f"{H.esc(headline_text(v))} (95% CI)</p>")
+    if v.get("primary_rule") == "spread":  # one decision across the arms: no direction is claimed
+        out.append(f"<p><b>Primary</b>: {H.esc(v['primary'])} — {H.esc(v['metric'])} across "
+                   f"{H.esc(', '.join(v.get('compared') or []))}, compared with {H.esc(against)}; "
+                   f"{H.esc(headline_text(v))} (simultaneous 95% CI)</p>")
+    else:
+        out.append(f"<p><b>Primary</b>: {H.esc(v['primary'])} — {H.esc(v['metric'])}, "
+                   f"{H.esc('/'.join(v.get('compared') or []))} vs {H.esc(against)}, {H.esc(v['direction'])} is the "
+                   f"claimed direction; {H.esc(headline_text(v))} (95% CI)</p>")
     if key is not None:
         out.append(H.figure(key, f"{c.id}: {v['metric']} per arm"))
     for f in extra:
@@ -302,7 +307,11 @@ def key_figures(results: Sequence[ClaimResult], figs: FigureWriter, progress: Pr
         progress(f"figure for {cr.id}")
         where = cell_text(cell)
         title = f"{cr.id}: {v['metric']}" + (f" ({where})" if where else "") + (f" — {cr.label}" if cr.smoke else "")
-        fig = metric_chart(arms, v["metric"], v["direction"], title=title, baseline=v.get("baseline"),
+        direction = v["direction"]
+        if v.get("primary_rule") == "spread":  # no claimed direction across arms: order them by the study's rank
+            metric, d = rank_metric(cr)
+            direction = d if metric == v["metric"] else direction
+        fig = metric_chart(arms, v["metric"], direction, title=title, baseline=v.get("baseline"),
                            compared=v.get("compared") or [], highlight=highlight)
         out[cr.id] = figs.save(fig, f"claim-{slug(cr.id)}", f"{cr.id}: {v['metric']} per arm")
     return out
