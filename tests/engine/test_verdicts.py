@@ -292,3 +292,28 @@ def test_a_spread_part_is_one_decision_over_its_arms_and_extra_arms_stay_descrip
     (mine,) = [x for d in crowd["descriptive"] if d["arm"] == "mine@abc" for x in d["comparisons"]]
     assert mine["against"] == "relu" and mine["estimate"] == pytest.approx(9.0 - np.mean(
         np.array(vals["relu"]) - seed_effect), abs=1e-9)
+
+
+def test_an_arms_figure_puts_each_arm_at_the_value_it_stands_for_one_line_per_metric():
+    import dataclasses
+
+    from actlab.engine import Figure
+
+    with pytest.raises(ValueError, match="levels"):
+        Figure("noise vs alpha", "m", kind="arms")
+    fig = Figure("noise vs alpha", "m", kind="arms", levels={"relu": 0.0, "silu": 0.5},
+                 lines=(("at init", "m0"), ("end", "m")))
+    s = dataclasses.replace(study([SUP]), figures=("metric", fig))
+    rng = np.random.default_rng(4)
+    vals = {(a, k): list(rng.normal(i + j, 0.1, 6)) for i, a in enumerate(("relu", "silu")) for j, k in
+            enumerate(("m0", "m"))}
+    recs = [rec(a, seed, {"m0": vals[(a, "m0")][seed], "m": vals[(a, "m")][seed]}) for a in ("relu", "silu")
+            for seed in range(6)] + [rec("tanh", 0, {"m0": 9.0, "m": 9.0})]  # not on the figure's levels
+    (f,) = judge(s, recs, "full")["figures"]
+    lines = {x["label"]: x for x in f["series"]}
+    assert set(lines) == {"at init", "end"}
+    for label, metric in (("at init", "m0"), ("end", "m")):
+        assert lines[label]["x"] == [0.0, 0.5]
+        for arm, x in (("relu", 0), ("silu", 1)):
+            m, lo, hi = decide.mean_ci(vals[(arm, metric)])
+            assert lines[label]["mean"][x] == pytest.approx(m) and lines[label]["lo"][x] == pytest.approx(lo)

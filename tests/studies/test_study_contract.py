@@ -119,7 +119,11 @@ def test_every_declared_metric_is_one_the_units_report(study, quick):
     assert not missing, f"declared metrics no unit reports: {missing}"
     arrays = set().union(*(r.arrays for r in main))
     for f in study.figures:  # every declared figure has something to draw
-        if isinstance(f, Figure):
+        if isinstance(f, Figure) and f.kind == "arms":  # each line's metric, at arms the study runs
+            for _, metric in (f.lines or ((f.y, f.y),)):
+                assert metric in reported, f"figure {f.name!r}: no unit reports metric {metric!r}"
+            assert set(f.levels) <= set(study.arms), f"figure {f.name!r}: levels name arms the study does not run"
+        elif isinstance(f, Figure):
             where = arrays if f.kind == "layers" else reported
             assert f.y in where, f"figure {f.name!r}: no unit reports {'array' if f.kind == 'layers' else 'metric'} {f.y!r}"
     for cell, policy in study.plan_cells(study.profile("quick").config):

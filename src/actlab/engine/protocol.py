@@ -195,7 +195,10 @@ class Figure:
       levels of design factor ``x`` (dead fraction vs depth, gradient noise vs slope, steps vs input range);
     * ``kind="layers"``: a per-layer array ``y`` (a unit's ``arrays[y]``, one number per layer) averaged
       over seeds per arm against the layer index, one line per arm and, when ``x`` names a factor, per
-      level of it (per-layer variance for each depth).
+      level of it (per-layer variance for each depth);
+    * ``kind="arms"``: metric ``y`` against a number each arm stands for (``levels``: arm -> value, e.g.
+      PReLU's slope alpha: gradient noise vs alpha), mean and 95 % CI over seeds at each arm's value;
+      ``lines`` ((label, metric) pairs) draws several metrics so, one line each (at init, mid-training).
 
     ``cell`` keeps units whose factors include these values; ``xlabel``/``ylabel`` label the axes (the
     metric and factor names otherwise); ``logx`` draws the x axis on a log scale.
@@ -210,10 +213,14 @@ class Figure:
     ylabel: str = ""
     logx: bool = False
     title: str = ""
+    levels: Mapping[str, float] = field(default_factory=dict)
+    lines: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in ("factor", "layers"):
-            raise ValueError(f"Figure {self.name!r}: kind must be 'factor' or 'layers', got {self.kind!r}")
+        if self.kind not in ("factor", "layers", "arms"):
+            raise ValueError(f"Figure {self.name!r}: kind must be 'factor', 'layers' or 'arms', got {self.kind!r}")
+        if self.kind == "arms" and not self.levels:
+            raise ValueError(f"Figure {self.name!r}: an 'arms' figure maps arms to values: levels={{arm: x, ...}}")
         if self.kind == "factor" and not self.x:
             raise ValueError(f"Figure {self.name!r}: a factor figure names its design factor x=")
         if not self.name or not self.y:
@@ -221,7 +228,8 @@ class Figure:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "x": self.x, "y": self.y, "cell": dict(self.cell),
-                "xlabel": self.xlabel or (self.x if self.kind == "factor" else "layer (input side first)"),
+                "levels": dict(self.levels), "lines": [list(p) for p in self.lines],
+                "xlabel": self.xlabel or (self.x if self.kind != "layers" else "layer (input side first)"),
                 "ylabel": self.ylabel or self.y, "logx": self.logx, "title": self.title or self.name}
 
 

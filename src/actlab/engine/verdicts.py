@@ -295,7 +295,13 @@ def _figure_series(fig: Any, records: Sequence[Record]) -> list[dict[str, Any]]:
     """The lines of a declared :class:`~.protocol.Figure`: mean and 95 % CI over seeds, per arm (and level)."""
     mine = [r for r in records if r.status == "done" and all(r.factors.get(k) == v for k, v in fig.cell.items())]
     lines: dict[tuple, dict[Any, list[float]]] = defaultdict(lambda: defaultdict(list))
-    if fig.kind == "factor":
+    if fig.kind == "arms":
+        for label, metric in (fig.lines or ((fig.y, fig.y),)):
+            for r in mine:
+                v = r.metrics.get(metric)
+                if r.arm in fig.levels and isinstance(v, (int, float)) and math.isfinite(v):
+                    lines[(label, None)][float(fig.levels[r.arm])].append(float(v))
+    elif fig.kind == "factor":
         for r in mine:
             v = r.metrics.get(fig.y)
             if fig.x in r.factors and isinstance(v, (int, float)) and math.isfinite(v):
