@@ -270,7 +270,8 @@ def judge(study: Study, records: Sequence[Record], profile: str) -> dict[str, An
         "fingerprint": records[0].fingerprint if records else "",
         "seeds": sorted(seeds & {r.seed for r in judged} - ({-1} if prof.seeds is not None else set())),
         "pre_registered_seeds": prof.seeds, "deterministic_units": sum(r.seed == -1 for r in judged),
-        "primary": head["name"], "primary_rule": head.get("rule", "superiority"), "metric": head["metric"], "direction": head["direction"], "baseline": head["baseline"],
+        "primary": head["name"], "primary_rule": head.get("rule", "superiority"), "metric": head["metric"],
+        "direction": head["direction"], "baseline": head["baseline"],
         "compared": head["compared"], "headline": head["contrasts"],
         "parts": part_rows, "descriptive": extras,
         "rule": ("Holm step-down over every (part, named arm) decision in both directions at one-sided 2.5 %; "
