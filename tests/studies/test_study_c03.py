@@ -134,3 +134,36 @@ def test_the_quick_profile_only_shrinks_widths():
     assert c03.cells(quick) == c03.cells(full)
     assert c03.trained_width(quick, 512) == 16 and c03.trained_width(quick, 32) == 4
     assert c03.trained_width(full, 512) == 512
+
+
+def test_the_headers_reading_of_the_shipped_records_is_what_the_records_say():
+    """The header's prose quotes numbers from results/C03.jsonl.gz: recompute each one from the records."""
+    from actlab.engine.evidence import shipped_records
+    from actlab.engine.verdicts import verdict
+
+    recs = shipped_records("C03")
+    v = verdict(c03.STUDY, "full", recs)
+    doc = " ".join(c03.__doc__.split())
+
+    def mean(depth, width, lr, arm, metric):
+        return v["summary"][f'{{"depth":{depth},"lr":{lr},"width":{width}}}'][arm][metric]["mean"]
+
+    def deciding(arm, metric):
+        return mean(16, 512, 0.001, arm, metric)
+
+    assert f"ReLU leaves {100 * deciding('relu', 'dead_end'):.0f} % of its units dead" in doc
+    assert deciding("silu", "dead_end") == 0 and deciding("silu", "saturated_end") == 0
+    assert f"tanh {100 * deciding('tanh', 'saturated_end'):.1f} % saturated" in doc
+    assert f"Sigmoid does not saturate ({100 * deciding('sigmoid', 'saturated_end'):.2f} %)" in doc
+    assert f"(test accuracy {deciding('sigmoid', 'test_acc'):.3f})" in doc
+    assert f"gradient {deciding('sigmoid', 'grad_imbalance_end'):.0f} decades below" in doc
+    assert (f"({deciding('silu', 'grad_imbalance_end'):.2f} decades against "
+            f"{deciding('relu', 'grad_imbalance_end'):.2f}") in doc
+    hi = {a: mean(16, 512, 0.01, a, m) for a, m in (("relu", "dead_end"), ("sigmoid", "saturated_end"),
+                                                      ("tanh", "saturated_end"), ("silu", "dead_end"))}
+    assert (f"ReLU {100 * hi['relu']:.0f} % dead, sigmoid {100 * hi['sigmoid']:.0f} % and tanh "
+            f"{100 * hi['tanh']:.0f} % saturated, SiLU {100 * hi['silu']:.0f} % dead") in doc
+    assert f"only ReLU loses units ({100 * mean(16, 512, 0.0001, 'relu', 'dead_end'):.1f} %)" in doc
+    assert (f"from {100 * mean(2, 128, 0.001, 'relu', 'dead_end'):.0f} (2 layers) to "
+            f"{100 * mean(32, 128, 0.001, 'relu', 'dead_end'):.0f} % (32 layers)") in doc
+    assert f"({sum(r.seconds for r in recs):.0f} s of unit time)" in doc

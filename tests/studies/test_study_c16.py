@@ -50,3 +50,41 @@ def test_corrupted_test_sets_have_the_declared_noise_and_outliers_and_are_drawn_
     assert torch.allclose(sets["outlier"][changed].abs(), torch.tensor(config.outlier_scale * s))
     again = c16.corrupted.__wrapped__("digits_mlp", config.noise, config.outlier_fraction, config.outlier_scale)
     assert all(torch.equal(sets[k], again[k]) for k in sets)  # the same corruption for every arm and seed
+
+
+def test_the_headers_reading_of_the_shipped_records_is_what_the_records_say():
+    """The header's prose quotes numbers from results/C16.jsonl.gz: recompute each one from the records."""
+    from actlab.engine.evidence import shipped_records
+    from actlab.engine.verdicts import verdict
+
+    recs = shipped_records("C16")
+    v = verdict(c16.STUDY, "full", recs)
+    doc = " ".join(c16.__doc__.split())
+    s = v["summary"]
+
+    def mean(task, arm, metric):
+        return s[f'{{"task":"{task}"}}'][arm][metric]["mean"]
+
+    def pct(x):
+        return f"{100 * x:.0f} %"
+
+    assert f"{pct(mean('mnist1d_mlp', 'relu', 'zero'))[:-2]}-{pct(mean('mnist1d_cnn', 'relu', 'zero'))}" in doc
+    assert f"{pct(mean('digits_mlp', 'relu', 'zero'))[:-2]}-{pct(mean('digits_cnn', 'relu', 'zero'))}" in doc
+    assert f"exactly 0 on {pct(mean('mnist1d_mlp', 'gelu', 'zero'))}" in doc
+    assert f"({pct(mean('mnist1d_mlp', 'gelu(approximate=' + chr(39) + 'tanh' + chr(39) + ')', 'zero'))} for" in doc
+    spreads = [p for p in v["parts"] if p["rule"] == "spread"]
+    assert f"{sum(p['status'] == 'supported' for p in spreads)} of the {len(spreads)}" in doc
+    (cnn_noise,) = [p["contrasts"][0] for p in spreads if p["name"].startswith("digits CNN: Gaussian")]
+    assert f"span {100 * cnn_noise['estimate']:.1f} points" in doc and f"reaches {100 * cnn_noise['ci'][1]:.0f} points" in doc
+    assert f"sigmoid: {mean('mnist1d_cnn', 'sigmoid', 'acc_clean'):.2f} clean accuracy" in doc
+    others = [mean("mnist1d_cnn", a, "acc_clean") for a in ("relu", "leaky_relu", "prelu", "gelu",
+                                                            "gelu(approximate='tanh')")]
+    assert f"{min(others):.2f}-{max(others):.2f}" in doc
+    drops = [mean("mnist1d_cnn", a, "noise_drop") for a in ("relu", "leaky_relu", "prelu", "gelu",
+                                                             "gelu(approximate='tanh')")]
+    assert f"noise drop {mean('mnist1d_cnn', 'sigmoid', 'noise_drop'):.2f} against {min(drops):.2f}-{max(drops):.2f}" in doc
+    clean = [mean(t, a, "acc_clean") for t in ("digits_mlp", "digits_cnn") for a in s['{"task":"digits_cnn"}']]
+    assert f"reaches {100 * min(clean):.0f}-{100 * max(clean):.0f} % clean" in doc
+    assert (f"cost tanh {100 * mean('digits_cnn', 'tanh', 'outlier_drop'):.0f} points and PReLU "
+            f"{100 * mean('digits_cnn', 'prelu', 'outlier_drop'):.0f}") in doc
+    assert f"({sum(r.seconds for r in recs):.0f} s of unit time" in doc
