@@ -193,3 +193,15 @@ def test_only_actlabs_own_input_checks_are_bad_input_other_value_and_key_errors_
     monkeypatch.setattr(tm, "moments", lambda *a, **k: (_ for _ in ()).throw(UsageError("std must be > 0")))
     res = cli("theory", "moments", "relu")
     assert res.exit_code == 2 and "std must be > 0" in res.output
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path):
+    """`actlab list | head -1`: the closed pipe ends the command without a traceback (it used to end in an
+    AttributeError from a missing click exception, which also hid every other uncaught error)."""
+    assert Path(ACTLAB[0]).exists()
+    with subprocess.Popen([*ACTLAB, "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path) as p:
+        assert p.stdout.readline()
+        p.stdout.close()  # the reader goes away after one line
+        err = p.stderr.read().decode()
+        rc = p.wait(timeout=120)
+    assert rc in (0, 1) and "Traceback" not in err and "Error" not in err, err

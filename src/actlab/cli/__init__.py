@@ -75,7 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     except exc.ClickException as e:
         console_err(e.format_message())
         sys.exit(e.exit_code)
-    except exc.Abort:
+    except typer.Abort:
         console_err("aborted")
+        sys.exit(1)
+    except BrokenPipeError:  # the reader went away (`actlab verdict C03 | head`): stop quietly, as cat does
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error while flushing at exit
         sys.exit(1)
     sys.exit(rc if isinstance(rc, int) else 0)
